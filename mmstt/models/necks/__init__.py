@@ -1,0 +1,3 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+
+__all__ = []
