@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -31,8 +30,8 @@ if __name__ == '__main__':
         long_description=open('README.md').read(),
         long_description_content_type='text/markdown',
         license='Apache License 2.0',
-        packages=find_packages(exclude=('configs', 'tools', 'tests',
-                                        'benchmarks', 'docs')),
+        packages=find_packages(
+            exclude=('configs', 'tools', 'tests', 'benchmarks', 'docs')),
         python_requires='>=3.9',
         install_requires=read_requirements('runtime'),
         extras_require={

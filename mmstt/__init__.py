@@ -5,9 +5,10 @@
 (:mod:`mmstt.utils.compat`), then registers every mmstt module into the
 ``mmaction.registry`` registries.
 """
-from .utils import compat  # noqa: F401, I001  (must run first)
-
-from . import apis, datasets, evaluation, models  # noqa: E402, F401
-from .version import __version__, version_info  # noqa: E402
+# isort: off
+from .utils import compat  # noqa: F401  (must run first)
+from . import apis, datasets, evaluation, models  # noqa: F401
+# isort: on
+from .version import __version__, version_info
 
 __all__ = ['__version__', 'version_info']

@@ -6,6 +6,5 @@ from .compat import (allowlist_checkpoint_globals, apply_all,
 
 __all__ = [
     'allowlist_checkpoint_globals', 'apply_all', 'checkpoint_safe_globals',
-    'drn_module_available', 'install_drn_placeholder',
-    'load_local_checkpoint'
+    'drn_module_available', 'install_drn_placeholder', 'load_local_checkpoint'
 ]

@@ -19,9 +19,9 @@ Repairs made here:
    (https://github.com/open-mmlab/mmengine/issues/1655, fixed only on
    mmengine main by PR #1670). The exact globals those checkpoints need are
    allowlisted with :func:`torch.serialization.add_safe_globals`; the safe
-   loader stays on. Two callables that a pickle may invoke (``getattr`` and
-   ``_codecs.encode``) are allowlisted only as narrow wrappers that accept
-   the arguments mmengine's checkpoints use and nothing else.
+   loader stays on. The one callable such a pickle invokes that torch does
+   not already allow, ``getattr``, is allowlisted only as a narrow wrapper
+   that accepts ``HistoryBuffer``'s statistics methods and nothing else.
 3. mmengine's local checkpoint loader raises the bare unpickling error,
    which does not say which file was refused. The local scheme is
    re-registered with a loader that always passes ``weights_only=True``
@@ -32,7 +32,6 @@ Not repaired in code, but in ``requirements/``: ``importlib-metadata``
 (imported by mmaction2 but undeclared) and ``setuptools<81`` (mmengine
 0.10.7 imports ``pkg_resources`` to resolve ``mmaction::`` configs).
 """
-import codecs
 import importlib.util
 import os
 import os.path as osp
@@ -96,8 +95,7 @@ class _DRNPlaceholder:
             'Install mmaction2 from source to use DRN.')
 
 
-def install_drn_placeholder(
-        mmaction_root: Optional[str] = None) -> bool:
+def install_drn_placeholder(mmaction_root: Optional[str] = None) -> bool:
     """Put a placeholder DRN module into :data:`sys.modules` if needed.
 
     Args:
@@ -143,19 +141,6 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     return getattr(obj, name)
 
 
-def _latin1_encode(obj: Any, encoding: str = 'utf-8') -> bytes:
-    """``_codecs.encode`` restricted to how pickle protocol 2 stores bytes.
-
-    Protocol-2 pickles store ``bytes`` (numpy scalars' raw data) as
-    ``_codecs.encode(str, 'latin1')``.
-    """
-    if not isinstance(obj, str) or encoding != 'latin1':
-        raise pickle.UnpicklingError(
-            f'_codecs.encode with {type(obj).__name__}, {encoding!r} is not '
-            'allowed in a checkpoint')
-    return codecs.encode(obj, 'latin1')
-
-
 def _numpy_multiarray() -> types.ModuleType:
     """The module holding ``_reconstruct`` and ``scalar`` (numpy 1 or 2)."""
     core = getattr(np, '_core', None)
@@ -164,15 +149,14 @@ def _numpy_multiarray() -> types.ModuleType:
     return np.core.multiarray  # numpy < 2
 
 
-def checkpoint_safe_globals(
-) -> List[Union[Callable, Tuple[Callable, str]]]:
+def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The exact globals an mmengine checkpoint needs beyond torch's own.
 
     A Runner checkpoint pickles, besides tensors: ``HistoryBuffer`` objects
     in its ``message_hub`` (with their statistics methods, fetched through
-    ``getattr``), numpy arrays, dtypes and scalars, and ``bytes`` via
-    ``_codecs.encode``. numpy 1 and numpy 2 name the array module
-    differently, so both names are accepted.
+    ``getattr``), numpy arrays, dtypes and scalars (``bytes`` come through
+    ``_codecs.encode``, which torch already allows). numpy 1 and numpy 2
+    name the array module differently, so both names are accepted.
 
     Returns:
         list: Entries for :func:`torch.serialization.add_safe_globals`.
@@ -184,7 +168,6 @@ def checkpoint_safe_globals(
         np.ndarray,
         np.dtype,
         (_history_buffer_getattr, 'builtins.getattr'),
-        (_latin1_encode, '_codecs.encode'),
     ]
     for prefix in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         entries.append((multiarray._reconstruct, f'{prefix}._reconstruct'))
@@ -192,9 +175,8 @@ def checkpoint_safe_globals(
     # Each numpy dtype instance is of its own class (``Float64DType`` ...);
     # the safe unpickler builds only allowlisted classes. Only plain numeric
     # dtypes are admitted.
-    for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8',
-                 'uint16', 'uint32', 'uint64', 'float16', 'float32',
-                 'float64'):
+    for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
+                 'uint32', 'uint64', 'float16', 'float32', 'float64'):
         entries.append(type(np.dtype(getattr(np, name))))
     return entries
 
