@@ -1,2 +1,25 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .afew_dataset import AFEWDataset
+from .base_dfer_dataset import MEDIA_ERRORS, BaseDFERDataset
+from .dfer_classes import (CLASS_FOLDER_ALIASES, DFER_CLASSES,
+                           class_index_from_folder)
+from .dfew_annotations import (DFEWRow, dfew_split_file_candidates,
+                               find_dfew_split_file, normalize_clip_id,
+                               parse_dfew_csv, parse_former_dfer_list)
+from .dfew_dataset import DFEWDataset
+from .errors import CorruptClipError, DFERDataError
+from .frame_folder import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                           list_frame_files, natural_sort_key)
+from .sample_data import make_afew_sample, make_dfew_sample
 from .transforms import *  # noqa: F401,F403
+from .transforms import DFERSampleFrames, FrameFolderDecode
+
+__all__ = [
+    'AFEWDataset', 'BaseDFERDataset', 'CLASS_FOLDER_ALIASES',
+    'CorruptClipError', 'DFERDataError', 'DFER_CLASSES', 'DFEWDataset',
+    'DFEWRow', 'DFERSampleFrames', 'FrameFolderDecode', 'IMAGE_EXTENSIONS',
+    'MEDIA_ERRORS', 'VIDEO_EXTENSIONS', 'class_index_from_folder',
+    'dfew_split_file_candidates', 'find_dfew_split_file', 'list_frame_files',
+    'make_afew_sample', 'make_dfew_sample', 'natural_sort_key',
+    'normalize_clip_id', 'parse_dfew_csv', 'parse_former_dfer_list'
+]

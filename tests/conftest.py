@@ -1,0 +1,56 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Shared fixtures: generated DFEW/AFEW look-alikes (session scoped)."""
+import uuid
+from typing import Callable, Iterator
+
+import pytest
+
+
+@pytest.fixture(scope='session')
+def dfew_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DFEW look-alike in the released layout (21 clips, 5 folds).
+
+    Read-only for tests: copy before modifying.
+    """
+    from mmstt.datasets.sample_data import make_dfew_sample
+    root = tmp_path_factory.mktemp('dfew_sample')
+    make_dfew_sample(str(root), seed=0)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def afew_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An AFEW look-alike (21 whole-frame .avi videos, train and val).
+
+    Read-only for tests: copy before modifying.
+    """
+    from mmstt.datasets.sample_data import make_afew_sample
+    root = tmp_path_factory.mktemp('afew_sample')
+    make_afew_sample(str(root), seed=0)
+    return str(root)
+
+
+@pytest.fixture
+def mm_log(tmp_path) -> Iterator[Callable[[], str]]:
+    """Make a fresh MMEngine logger with a log file the current one.
+
+    Returns a function that reads what was logged so far (``print_log``
+    with ``logger='current'`` goes there).
+    """
+    from mmengine.logging import MMLogger
+    path = tmp_path / 'mmengine.log'
+    name = f'test-{uuid.uuid4().hex}'
+    logger = MMLogger.get_instance(name, log_file=str(path))
+
+    def read() -> str:
+        for handler in logger.handlers:
+            handler.flush()
+        return path.read_text() if path.exists() else ''
+
+    yield read
+    for handler in list(logger.handlers):
+        if hasattr(handler, 'baseFilename'):
+            handler.close()
+            logger.removeHandler(handler)
+    # Do not leave a logger pointing at a deleted folder as the current one.
+    MMLogger._instance_dict.pop(name, None)
