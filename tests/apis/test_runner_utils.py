@@ -1,0 +1,78 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+import os
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+from mmstt.apis import apply_data_root, prepare_device_env, resolve_checkpoint
+
+
+def test_resolve_checkpoint(tmp_path):
+    assert resolve_checkpoint('a/b.pth') == 'a/b.pth'
+    assert resolve_checkpoint('https://x/*.pth') == 'https://x/*.pth'
+    (tmp_path / 'best_dfer_uar_epoch_7.pth').write_bytes(b'')
+    pattern = str(tmp_path / 'best_dfer_uar_epoch_*.pth')
+    assert resolve_checkpoint(pattern) == str(tmp_path /
+                                              'best_dfer_uar_epoch_7.pth')
+    (tmp_path / 'best_dfer_uar_epoch_9.pth').write_bytes(b'')
+    with pytest.raises(FileNotFoundError, match='epoch_7.pth, .*epoch_9'):
+        resolve_checkpoint(pattern)
+    with pytest.raises(FileNotFoundError, match='no file'):
+        resolve_checkpoint(str(tmp_path / 'missing_*.pth'))
+
+
+def test_prepare_device_env_single_process_unchanged():
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    prepare_device_env(cfg, 'none')
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert 'model_wrapper_cfg' not in cfg
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='the CPU path only applies w/o CUDA')
+def test_prepare_device_env_cpu_pytorch_launcher(monkeypatch):
+    monkeypatch.setitem(os.environ, 'RANK', '0')
+    monkeypatch.setitem(os.environ, 'WORLD_SIZE', '1')
+    monkeypatch.setitem(os.environ, 'LOCAL_RANK', '0')
+    monkeypatch.setitem(os.environ, 'MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setitem(os.environ, 'MASTER_PORT', '29731')
+    cfg = Config(
+        dict(
+            env_cfg=dict(dist_cfg=dict(backend='nccl')),
+            find_unused_parameters=True))
+    try:
+        prepare_device_env(cfg, 'pytorch')
+        assert torch_dist.is_initialized()
+        assert torch_dist.get_backend() == 'gloo'
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+        assert cfg.model_wrapper_cfg.device_ids is None
+        assert cfg.model_wrapper_cfg.find_unused_parameters is True
+        # DDP accepts a CPU module with these settings.
+        model = torch.nn.parallel.DistributedDataParallel(
+            torch.nn.Linear(2, 2), device_ids=None)
+        assert model(torch.ones(1, 2)).shape == (1, 2)
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+
+
+def test_apply_data_root_moves_only_the_old_root():
+    cfg = Config(
+        dict(
+            data_root='data/DFEW',
+            train_dataloader=dict(
+                dataset=dict(
+                    type='RepeatDataset',
+                    dataset=dict(type='DFEWDataset', data_root='data/DFEW'))),
+            val_dataloader=dict(
+                dataset=dict(type='DFEWDataset', data_root='data/DFEW')),
+            test_dataloader=dict(
+                dataset=dict(type='DFEWDataset', data_root='elsewhere'))))
+    cfg.data_root = '/new'
+    assert apply_data_root(cfg, 'data/DFEW', '/new') == 2
+    assert cfg.train_dataloader.dataset.dataset.data_root == '/new'
+    assert cfg.val_dataloader.dataset.data_root == '/new'
+    assert cfg.test_dataloader.dataset.data_root == 'elsewhere'
+    assert apply_data_root(cfg, None, '/x') == 0

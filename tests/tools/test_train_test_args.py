@@ -1,0 +1,96 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+import importlib.util
+import os.path as osp
+from types import ModuleType
+
+import pytest
+import torch
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load_tool(name: str) -> ModuleType:
+    """Import tools/<name>.py (tools/ is not a package)."""
+    path = osp.join(ROOT, 'tools', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'mmstt_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cfg() -> Config:
+    return Config(
+        dict(
+            optim_wrapper=dict(
+                type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)),
+            auto_scale_lr=dict(enable=False, base_batch_size=32),
+            train_dataloader=dict(batch_size=4),
+            val_cfg=dict(type='ValLoop'),
+            val_dataloader=dict(batch_size=4),
+            val_evaluator=dict(type='DFERMetric'),
+            test_evaluator=dict(type='DFERMetric'),
+            load_from=None,
+            resume=False))
+
+
+def test_train_merge_args_defaults_and_overrides(tmp_path):
+    train = _load_tool('train')
+    args = train.parse_args([
+        'configs/stt_x.py', '--seed', '3', '--deterministic', '--cfg-options',
+        'train_dataloader.batch_size=2'
+    ])
+    cfg = train.merge_args(_cfg(), args)
+    assert cfg.work_dir == osp.join('./work_dirs', 'stt_x')
+    assert cfg.randomness == dict(
+        seed=3, diff_rank_seed=False, deterministic=True)
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.launcher == 'none' and cfg.resume is False
+
+    args = train.parse_args(
+        ['c.py', '--work-dir',
+         str(tmp_path), '--resume', '--no-validate'])
+    cfg = train.merge_args(_cfg(), args)
+    assert cfg.work_dir == str(tmp_path)
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.val_cfg is None and cfg.val_evaluator is None
+
+    ckpt = tmp_path / 'iter_4.pth'
+    ckpt.write_bytes(b'')
+    args = train.parse_args(
+        ['c.py', '--resume',
+         str(tmp_path / 'iter_*.pth'), '--auto-scale-lr'])
+    cfg = train.merge_args(_cfg(), args)
+    assert cfg.resume is True and cfg.load_from == str(ckpt)
+    assert cfg.auto_scale_lr.enable is True
+
+
+def test_train_amp(monkeypatch):
+    train = _load_tool('train')
+    args = train.parse_args(['c.py', '--amp'])
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit, match='needs CUDA'):
+        train.merge_args(_cfg(), args)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = train.merge_args(_cfg(), args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+
+
+def test_test_merge_args(tmp_path):
+    test = _load_tool('test')
+    ckpt = tmp_path / 'best_dfer_uar_epoch_2.pth'
+    ckpt.write_bytes(b'')
+    args = test.parse_args([
+        'configs/stt_y.py',
+        str(tmp_path / 'best_*.pth'), '--dump',
+        str(tmp_path / 'p.pkl')
+    ])
+    cfg = test.merge_args(_cfg(), args)
+    assert cfg.load_from == str(ckpt) and cfg.resume is False
+    assert cfg.work_dir == osp.join('./work_dirs', 'stt_y')
+    assert cfg.test_evaluator[1] == dict(
+        type='DumpResults', out_file_path=str(tmp_path / 'p.pkl'))
+    with pytest.raises(SystemExit, match='.pkl'):
+        test.merge_args(_cfg(),
+                        test.parse_args(['c.py', 'k', '--dump', 'x.txt']))
