@@ -1,3 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .stt_head import STTHead
 
-__all__ = []
+__all__ = ['STTHead']

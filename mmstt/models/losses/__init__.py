@@ -1,3 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .compact_softmax_loss import CompactSoftmaxLoss
 
-__all__ = []
+__all__ = ['CompactSoftmaxLoss']

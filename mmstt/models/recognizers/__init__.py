@@ -1,3 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .stt_recognizer import STTRecognizer
 
-__all__ = []
+__all__ = ['STTRecognizer']

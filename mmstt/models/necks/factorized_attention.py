@@ -1,0 +1,183 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Pre-norm multi-head self-attention along one axis of a token grid."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+ATTN_AXES = ('spatial', 'temporal')
+
+
+def attention(q: torch.Tensor,
+              k: torch.Tensor,
+              v: torch.Tensor,
+              dropout_p: float = 0.) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d)) v`` through PyTorch's fused SDPA.
+
+    The SDPA backend is left to PyTorch except in one case measured to be
+    slow: on CPU, the fused (flash) kernel's *backward* in bfloat16/float16
+    is 2-4x slower than SDPA's math backend for the short sequences of
+    factorised attention (49 spatial or 16 temporal tokens), so when a
+    gradient is needed for a low-precision CPU input the math backend is
+    selected. Inference and float32 use the fused kernel.
+
+    Args:
+        q (torch.Tensor): Queries of shape ``(batch, heads, L, d)``; may be
+            a strided view.
+        k (torch.Tensor): Keys of shape ``(batch, heads, S, d)``.
+        v (torch.Tensor): Values of shape ``(batch, heads, S, d)``.
+        dropout_p (float): Attention dropout. Defaults to 0.
+
+    Returns:
+        torch.Tensor: Output of shape ``(batch, heads, L, d)``.
+    """
+    if (q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16)
+            and torch.is_grad_enabled() and q.requires_grad):
+        with sdpa_kernel(SDPBackend.MATH):
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+
+
+class FactorizedAttention(nn.Module):
+    """Pre-norm self-attention over one axis of a ``(B, T, S, C)`` grid.
+
+    The tokens of a clip are kept in one contiguous ``(B, T, S, C)`` tensor
+    (batch, frames, spatial positions, channels). ``axis='spatial'`` attends
+    among the ``S`` tokens of one frame (sequence ``S``, batch ``B*T``);
+    ``axis='temporal'`` attends among the ``T`` tokens at one spatial
+    position (sequence ``T``, batch ``B*S``). Both are obtained as *views*
+    of the same fused q/k/v projection, so neither axis needs a copy or a
+    permutation of the token tensor:
+
+    - ``qkv = Linear(LayerNorm(x))`` has shape ``(B, T, S, 3C)``. Its output
+      features are grouped per head: feature ``h*3*d + j*d + i`` is element
+      ``i`` of head ``h`` of ``q`` (``j=0``), ``k`` (``j=1``) or ``v``
+      (``j=2``), with ``d = C / num_heads``.
+    - spatial: ``view(B*T, S, H, 3, d)``; ``q, k, v`` of shape
+      ``(B*T, H, S, d)`` are strided views.
+    - temporal: ``view(B, T, S*H, 3, d)``; ``q, k, v`` of shape
+      ``(B, S*H, T, d)`` are strided views (positions and heads together
+      form the "head" axis of one attention call).
+
+    :func:`torch.nn.functional.scaled_dot_product_attention` accepts these
+    strided views and, on CPU, writes its output in ``(batch, seq, heads,
+    d)`` order, which for both axes is the memory order of ``(B, T, S, C)``:
+    turning the result back into tokens is again a view.
+
+    Args:
+        embed_dims (int): Channels ``C`` of the tokens.
+        num_heads (int): Number of attention heads; must divide
+            ``embed_dims``.
+        axis (str): ``'spatial'`` or ``'temporal'``.
+        qkv_bias (bool): Whether the q/k/v projection has a bias.
+            Defaults to True.
+        attn_drop (float): Dropout on the attention weights (training only).
+            Defaults to 0.
+        proj_drop (float): Dropout after the output projection. Defaults
+            to 0.
+        norm_eps (float): Epsilon of the pre-norm LayerNorm. Defaults to
+            1e-6.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 axis: str,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
+                 norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        if axis not in ATTN_AXES:
+            raise ValueError(f'axis must be one of {ATTN_AXES}, got {axis!r}')
+        if embed_dims % num_heads != 0:
+            raise ValueError(f'embed_dims ({embed_dims}) must be divisible '
+                             f'by num_heads ({num_heads})')
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.head_dims = embed_dims // num_heads
+        self.axis = axis
+        self.attn_drop = attn_drop
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.qkv = nn.Linear(embed_dims, 3 * embed_dims, bias=qkv_bias)
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop) if proj_drop > 0 else None
+
+    def _subset_qkv(self, y: torch.Tensor, n: int) -> tuple:
+        """Queries of the first ``n`` tokens, keys and values of all.
+
+        Splits the fused projection by rows (the weight is small), so the
+        query projection runs on ``n`` tokens per frame instead of all.
+
+        Args:
+            y (torch.Tensor): Normalised tokens ``(B, T, S, C)``.
+            n (int): Number of leading tokens that need a query.
+
+        Returns:
+            tuple[torch.Tensor]: ``q`` of shape ``(B*T, n, H, d)`` and
+            ``k``, ``v`` of shape ``(B*T, S, H, d)``.
+        """
+        b, t, s, c = y.shape
+        h, d = self.num_heads, self.head_dims
+        # Rows are grouped (head, q/k/v, d).
+        weight = self.qkv.weight.view(h, 3, d, c)
+        bias = self.qkv.bias.view(h, 3, d) if self.qkv.bias is not None \
+            else None
+        w_q = weight[:, 0].reshape(c, c)
+        w_kv = weight[:, 1:].reshape(2 * c, c)
+        b_q = bias[:, 0].reshape(c) if bias is not None else None
+        b_kv = bias[:, 1:].reshape(2 * c) if bias is not None else None
+        q = F.linear(y[:, :, :n], w_q, b_q).view(b * t, n, h, d)
+        # (B, T, S, 2C) grouped (head, k/v, d) -> 2 x (B*T, S, H, d).
+        k, v = F.linear(y, w_kv, b_kv).view(b * t, s, h, 2, d).unbind(3)
+        return q, k, v
+
+    def forward(self,
+                x: torch.Tensor,
+                num_queries: Optional[int] = None) -> torch.Tensor:
+        """Compute the attention branch (the residual is added by the caller).
+
+        Args:
+            x (torch.Tensor): Tokens of shape ``(B, T, S, C)``.
+            num_queries (int, optional): Spatial axis only: compute the
+                output for the first ``num_queries`` tokens of every frame
+                (which still attend to all ``S`` tokens). Used for the class
+                token in the last block. Defaults to None (all tokens).
+
+        Returns:
+            torch.Tensor: Branch output ``proj(attention(norm(x)))`` of shape
+            ``(B, T, S, C)``, or ``(B, T, num_queries, C)``.
+        """
+        b, t, s, c = x.shape
+        h, d = self.num_heads, self.head_dims
+        n = s
+        if num_queries is not None:
+            if self.axis != 'spatial':
+                raise ValueError('num_queries is only supported by spatial '
+                                 'attention')
+            n = num_queries
+            q, k, v = self._subset_qkv(self.norm(x), n)
+        elif self.axis == 'spatial':
+            # (B, T, S, 3C), contiguous.
+            qkv = self.qkv(self.norm(x))
+            # (B*T, S, H, 3, d) -> 3 x (B*T, S, H, d) strided views.
+            q, k, v = qkv.view(b * t, s, h, 3, d).unbind(3)
+        else:
+            qkv = self.qkv(self.norm(x))
+            # (B, T, S*H, 3, d) -> 3 x (B, T, S*H, d) strided views.
+            q, k, v = qkv.view(b, t, s * h, 3, d).unbind(3)
+        # (batch, seq, heads, d) -> (batch, heads, seq, d), still views.
+        out = attention(
+            q.transpose(1, 2),
+            k.transpose(1, 2),
+            v.transpose(1, 2),
+            dropout_p=self.attn_drop if self.training else 0.)
+        # (batch, heads, seq, d) -> (batch, seq, heads, d) -> (B, T, n, C);
+        # a view when the kernel wrote (batch, seq, heads, d) memory order.
+        out = out.transpose(1, 2).reshape(b, t, n, c)
+        out = self.proj(out)
+        if self.proj_drop is not None:
+            out = self.proj_drop(out)
+        return out

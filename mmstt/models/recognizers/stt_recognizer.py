@@ -1,0 +1,135 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The STT recognizer: tokenizer backbone, attention neck, linear head."""
+import copy
+from typing import Dict, Tuple
+
+import torch
+from mmaction.models.recognizers import BaseRecognizer
+from mmaction.registry import MODELS
+from mmaction.utils import ConfigType, OptConfigType, OptSampleList
+
+
+@MODELS.register_module()
+class STTRecognizer(BaseRecognizer):
+    """Spatio-Temporal Transformer recognizer for clips of face frames.
+
+    Data flow (``N`` samples, ``V`` views per sample)::
+
+        inputs (N, V, 3, T, H, W)
+          -> (N*V, 3, T, H, W)                      fold the views
+          -> backbone  (N*V, C, T, h, w)            e.g. ResNetTokenizer
+          -> neck      (N*V, D)                     SpatioTemporalTransformer
+          -> cls_head  (N*V, num_classes)           STTHead
+
+    ``mode='loss'`` returns the head's loss dict (``loss_ce``,
+    ``loss_compact``, ``top1_acc``); ``mode='predict'`` averages the ``V``
+    views of each sample as the head's ``average_clips`` says (``'prob'``:
+    mean of softmax scores) and sets ``pred_score`` (``(num_classes,)``)
+    and ``pred_label`` on every data sample; ``mode='tensor'`` returns raw
+    features of the stage given by ``stage`` (``'backbone'``, ``'neck'`` or
+    ``'head'``, default ``'head'``: logits of shape
+    ``(N*V, num_classes)``, views not averaged).
+
+    ``test_cfg=dict(max_testing_views=k)`` runs the views of a test batch
+    through backbone and neck ``k`` at a time to bound memory.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict): Neck config.
+        cls_head (dict): Head config.
+        data_preprocessor (dict, optional): Preprocessor config; mmstt uses
+            ``dict(type='ActionDataPreprocessor', mean=[0., 0., 0.],
+            std=[255., 255., 255.], format_shape='NCTHW')``. Defaults to
+            None (stack only).
+        train_cfg (dict, optional): Training options. Defaults to None.
+        test_cfg (dict, optional): Test options (``max_testing_views``).
+            Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialisation config of
+            the whole model. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: ConfigType,
+                 cls_head: ConfigType,
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            cls_head=cls_head,
+            neck=neck,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor)
+        # BaseRecognizer does not forward init_cfg to BaseModule.
+        self.init_cfg = copy.deepcopy(init_cfg)
+
+    def _backbone_neck(self, inputs: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Clips ``(B, 3, T, H, W)`` to clip embeddings ``(B, D)``."""
+        return self.neck(self.backbone(inputs), **kwargs)
+
+    def extract_feat(self,
+                     inputs: torch.Tensor,
+                     stage: str = 'neck',
+                     data_samples: OptSampleList = None,
+                     test_mode: bool = False) -> Tuple[torch.Tensor, Dict]:
+        """Extract the features of a stage.
+
+        Args:
+            inputs (torch.Tensor): Clips of shape ``(N, V, 3, T, H, W)``.
+            stage (str): ``'backbone'`` (feature maps ``(N*V, C, T, h,
+                w)``), ``'neck'`` (embeddings ``(N*V, D)``) or ``'head'``
+                (logits ``(N*V, num_classes)``). Defaults to ``'neck'``.
+            data_samples (list[ActionDataSample], optional): Unused here;
+                kept for the :class:`BaseRecognizer` interface. Defaults to
+                None.
+            test_mode (bool): Whether called for prediction (honours
+                ``test_cfg.max_testing_views``). Defaults to False.
+
+        Returns:
+            tuple[torch.Tensor, dict]: The features and keyword arguments
+            for the head (empty here).
+        """
+        if inputs.dim() != 6:
+            raise ValueError('STTRecognizer expects inputs of shape '
+                             '(N, num_views, C, T, H, W), got '
+                             f'{tuple(inputs.shape)}')
+        # (N, V, C, T, H, W) -> (N*V, C, T, H, W)
+        inputs = inputs.reshape((-1, ) + inputs.shape[2:])
+        if stage == 'backbone':
+            return self.backbone(inputs), dict()
+        if stage not in ('neck', 'head'):
+            raise ValueError(f'unknown stage {stage!r}; use backbone, neck '
+                             'or head')
+        max_views = 0
+        if test_mode and self.test_cfg is not None:
+            max_views = self.test_cfg.get('max_testing_views', 0) or 0
+        if max_views and inputs.shape[0] > max_views:
+            feats = torch.cat([
+                self._backbone_neck(chunk) for chunk in inputs.split(max_views)
+            ])
+        else:
+            feats = self._backbone_neck(inputs)
+        if stage == 'head':
+            return self.cls_head(feats), dict()
+        return feats, dict()
+
+    def _forward(self,
+                 inputs: torch.Tensor,
+                 stage: str = 'head',
+                 **kwargs) -> torch.Tensor:
+        """``mode='tensor'``: features of ``stage`` without post-processing.
+
+        Args:
+            inputs (torch.Tensor): Clips of shape ``(N, V, 3, T, H, W)``.
+            stage (str): ``'backbone'``, ``'neck'`` or ``'head'``. Defaults
+                to ``'head'`` (logits of shape ``(N*V, num_classes)``).
+            **kwargs: Ignored.
+
+        Returns:
+            torch.Tensor: The features of ``stage``.
+        """
+        feats, _ = self.extract_feat(inputs, stage=stage)
+        return feats
