@@ -1,0 +1,217 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""bf16 vs fp32 top-1 agreement of the whole model on face clips.
+
+Agreement is only meaningful for a model whose classes are separated by
+real margins. Without a trained checkpoint (``--checkpoint``), a *linear
+probe* is fitted: the head's classifier is trained in fp32 (L2-regularised
+logistic regression) on the clip features of ``fit`` augmented views of
+DFEW look-alike clips, and the agreement is then measured on ``eval``
+*other* augmented views by running the full model (``test_step``) in fp32
+and under bf16 autocast. A random-initialised backbone and neck give clip
+features that differ little from clip to clip (the common part dominates
+the LayerNorm-ed class token), so bf16 rounding is large relative to the
+differences and this estimate is pessimistic; ``feature_noise_to_spread``
+reports that ratio so a reader can judge.
+"""
+import random
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from .bench_data import DATA_CONFIG
+from .bench_model import inference_step
+from .model_factory import classifier_layer
+from .precision import autocast_ctx
+
+__all__ = [
+    'draw_views', 'clip_features', 'fit_linear_probe', 'noise_to_spread',
+    'bench_agreement'
+]
+
+
+def draw_views(data_root: str, count: int, seed: int) -> List[dict]:
+    """Draw ``count`` augmented training views of the sample clips.
+
+    Args:
+        data_root (str): DFEW-layout root.
+        count (int): Views to draw (clips are cycled).
+        seed (int): Seed of Python/NumPy randomness used by the transforms.
+
+    Returns:
+        list[dict]: Packed samples (``inputs``, ``data_samples``).
+    """
+    from mmaction.registry import DATASETS
+    cfg = Config.fromfile(DATA_CONFIG)
+    dataset = DATASETS.build(
+        dict(
+            type='DFEWDataset',
+            data_root=data_root,
+            fold=1,
+            split='train',
+            media='frames',
+            pipeline=cfg.train_pipeline))
+    random.seed(seed)
+    np.random.seed(seed)
+    return [dataset[i % len(dataset)] for i in range(count)]
+
+
+def _batches(views: List[dict], size: int) -> List[dict]:
+    """Collate views into packed batches of ``size``."""
+    return [
+        pseudo_collate(views[i:i + size]) for i in range(0, len(views), size)
+    ]
+
+
+def clip_features(model: nn.Module, views: List[dict], batch: int,
+                  device: torch.device,
+                  precision: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Clip embeddings (neck outputs) of ``views`` and their labels.
+
+    Args:
+        model (nn.Module): Recognizer.
+        views (list[dict]): Packed samples.
+        batch (int): Clips per forward pass.
+        device (torch.device): Device.
+        precision (str): ``'fp32'`` or ``'bf16'``.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: Features (N, D) in float32 and
+        labels (N, ).
+    """
+    feats, labels = [], []
+    model.eval()
+    with torch.inference_mode(), autocast_ctx(device, precision):
+        for data in _batches(views, batch):
+            data = model.data_preprocessor(data, False)
+            x = data['inputs']
+            x = x.reshape((-1, ) + x.shape[2:])
+            feats.append(model.neck(model.backbone(x)).float())
+            labels += [int(s.gt_label) for s in data['data_samples']]
+    return torch.cat(feats).clone(), torch.tensor(labels, device=device)
+
+
+def fit_linear_probe(model: nn.Module,
+                     feats: torch.Tensor,
+                     labels: torch.Tensor,
+                     steps: int = 500,
+                     weight_decay: float = 1e-3) -> float:
+    """Fit the head's classifier on fp32 clip features.
+
+    Plain L2-regularised logistic regression on the raw features (no
+    per-dimension standardisation, which would up-weight directions in
+    which the clips hardly differ, i.e. where bf16 rounding dominates).
+
+    Args:
+        model (nn.Module): Recognizer; its classifier layer is replaced.
+        feats (torch.Tensor): fp32 features (N, D).
+        labels (torch.Tensor): Labels (N, ).
+        steps (int): Full-batch Adam steps.
+        weight_decay (float): L2 penalty on the weights.
+
+    Returns:
+        float: Training accuracy of the probe.
+    """
+    layer = classifier_layer(model)
+    weight = torch.zeros_like(layer.weight, requires_grad=True)
+    bias = torch.zeros_like(layer.bias, requires_grad=True)
+    optim = torch.optim.Adam([weight, bias], lr=0.05)
+    for _ in range(steps):
+        optim.zero_grad()
+        loss = F.cross_entropy(feats @ weight.t() + bias, labels)
+        loss = loss + weight_decay * weight.square().sum()
+        loss.backward()
+        optim.step()
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+        acc = (feats @ weight.t() + bias).argmax(1) == labels
+    return float(acc.float().mean())
+
+
+def noise_to_spread(fp32: torch.Tensor, bf16: torch.Tensor) -> float:
+    """RMS bf16 error of features over their RMS spread across clips.
+
+    Args:
+        fp32 (torch.Tensor): fp32 features (N, D).
+        bf16 (torch.Tensor): bf16-autocast features of the same clips.
+
+    Returns:
+        float: ``rms(bf16 - fp32) / rms(fp32 - mean over clips)``; top-1
+        flips become likely as this approaches the class margins.
+    """
+    spread = (fp32 - fp32.mean(0)).square().mean().sqrt()
+    return float((bf16 - fp32).square().mean().sqrt() / spread)
+
+
+def bench_agreement(model: nn.Module,
+                    data_root: str,
+                    device: torch.device,
+                    batch: int,
+                    fit_views: int,
+                    eval_views: int,
+                    checkpoint: Optional[str] = None) -> Dict[str, object]:
+    """Top-1 agreement of fp32 and bf16-autocast predictions.
+
+    Args:
+        model (nn.Module): Recognizer (its classifier is replaced by a
+            fitted probe unless ``checkpoint`` is given).
+        data_root (str): DFEW-layout root.
+        device (torch.device): Device.
+        batch (int): Clips per forward pass.
+        fit_views (int): Views to fit the probe on.
+        eval_views (int): Other views to compare predictions on.
+        checkpoint (str, optional): The weights loaded into ``model``
+            (recorded only; loading is the caller's).
+
+    Returns:
+        dict: ``top1_agreement``, ``views``, ``max_abs_score_diff``,
+        ``distinct_fp32_classes``, ``fp32_accuracy`` (vs. the clips' labels),
+        ``probe_train_accuracy``, ``weights`` (what was compared),
+        ``feature_noise_to_spread`` and ``top1_agreement_fp32_classifier``
+        (bf16 backbone and neck, float32 classifier).
+    """
+    result: Dict[str, object] = {}
+    views = draw_views(data_root, fit_views, seed=1)
+    fp32, labels = clip_features(model, views, batch, device, 'fp32')
+    bf16, _ = clip_features(model, views, batch, device, 'bf16')
+    result['feature_noise_to_spread'] = noise_to_spread(fp32, bf16)
+    if checkpoint:
+        result['weights'] = f'checkpoint {checkpoint}'
+    else:
+        result['probe_train_accuracy'] = fit_linear_probe(model, fp32, labels)
+        result['weights'] = ('random-init backbone+neck, linear-probe '
+                             f'classifier fitted on {fit_views} views')
+    views = draw_views(data_root, eval_views, seed=2)
+    scores = {'fp32': [], 'bf16': []}
+    labels: List[int] = []
+    for data in _batches(views, batch):
+        labels += [int(s.gt_label) for s in data['data_samples']]
+        for precision in scores:
+            samples = inference_step(model, data, device, precision)()
+            scores[precision].append(
+                torch.stack([s.pred_score.float().cpu() for s in samples]))
+    fp32 = torch.cat(scores['fp32'])
+    bf16 = torch.cat(scores['bf16'])
+    top_fp32, top_bf16 = fp32.argmax(1), bf16.argmax(1)
+    labels_t = torch.tensor(labels)
+    result.update(
+        top1_agreement=float((top_fp32 == top_bf16).float().mean()),
+        views=len(labels),
+        disagreements=int((top_fp32 != top_bf16).sum()),
+        max_abs_score_diff=float((fp32 - bf16).abs().max()),
+        distinct_fp32_classes=int(top_fp32.unique().numel()),
+        fp32_accuracy=float((top_fp32 == labels_t).float().mean()),
+        bf16_accuracy=float((top_bf16 == labels_t).float().mean()))
+    # Variant: backbone and neck under bf16 autocast, the classifier (a
+    # 512 x 7 product, no measurable time) in float32.
+    feats, _ = clip_features(model, views, batch, device, 'bf16')
+    with torch.no_grad():
+        top_mixed = classifier_layer(model)(feats.float()).argmax(1).cpu()
+    result['top1_agreement_fp32_classifier'] = float(
+        (top_fp32 == top_mixed).float().mean())
+    return result

@@ -1,0 +1,187 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Optional ablations (``--diagnose``): which setting changes speed, by how
+much.
+
+Each ablation builds the product's own modules with one setting changed
+(``ResNetTokenizer(channels_last=...)``, the MLPs' ``gelu_approximate``,
+the SDPA backend, linear layers computed as 1x1 convolutions, the thread
+count) and times the
+variants side by side. Ratios are ``baseline time / variant time``: above
+1 the variant is faster. Nothing here changes a default; the figures are
+the evidence for recommendations in docs/benchmarks.md.
+"""
+import copy
+from typing import Callable, Dict
+
+import torch
+import torch.nn as nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from .bench_neck import forward_backward_fn, forward_fn, reference_like
+from .conv_linear import convert_linears
+from .model_factory import load_model_cfg, neck_input
+from .precision import PRECISIONS, autocast_ctx
+from .timing import time_interleaved
+
+__all__ = ['run_ablations']
+
+
+def _with_backend(fn: Callable[[], object],
+                  backend: SDPBackend) -> Callable[[], object]:
+    """Wrap ``fn`` so that SDPA may only use ``backend``."""
+
+    def run() -> object:
+        with sdpa_kernel(backend):
+            return fn()
+
+    return run
+
+
+def _with_threads(fn: Callable[[], object],
+                  threads: int) -> Callable[[], object]:
+    """Wrap ``fn`` so that it runs with ``threads`` torch threads."""
+
+    def run() -> object:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(before)
+
+    return run
+
+
+def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
+                  device: torch.device, neck_batch: int, warmup: int,
+                  repeats: int) -> Dict[str, object]:
+    """Time each ablation side by side with its baseline.
+
+    Args:
+        config (str): Model config (for rebuilding variants).
+        model (nn.Module): The product model (baseline).
+        x (torch.Tensor): Preprocessed clips (B, 3, T, H, W).
+        device (torch.device): Device.
+        neck_batch (int): Clips for the neck ablations.
+        warmup (int): Untimed calls per variant.
+        repeats (int): Timed rounds.
+
+    Returns:
+        dict: Per ablation the timings and ``speedup`` of each variant.
+    """
+    out: Dict[str, object] = {}
+    model.eval()
+    neck = model.neck
+    feats = neck_input(neck, neck_batch, device)
+
+    # 1. Backbone memory format.
+    cfg = load_model_cfg(config)
+    backbone_cl = copy.deepcopy(
+        model.backbone).to(memory_format=torch.channels_last)
+    backbone_cl.channels_last = True
+    fns = {}
+    for p in PRECISIONS:
+        for name, bb in (('default', model.backbone), ('channels_last',
+                                                       backbone_cl)):
+
+            def run(bb: nn.Module = bb, p: str = p) -> None:
+                with torch.inference_mode(), autocast_ctx(device, p):
+                    bb(x)
+
+            fns[f'{name}/{p}'] = run
+    t = time_interleaved(fns, warmup, repeats, device)
+    out['backbone_channels_last'] = dict(
+        timings=t,
+        speedup={
+            p:
+            t[f'default/{p}']['median_s'] / t[f'channels_last/{p}']['median_s']
+            for p in PRECISIONS
+        },
+        configured=bool(cfg.backbone.get('channels_last', False)))
+
+    # 2. SDPA backend of the neck, forward and forward+backward.
+    for mode, make in (('forward', forward_fn), ('forward_backward',
+                                                 forward_backward_fn)):
+        fns = {}
+        for p in PRECISIONS:
+            base = make(neck, feats, device, p)
+            fns[f'default/{p}'] = base
+            fns[f'math/{p}'] = _with_backend(base, SDPBackend.MATH)
+            fns[f'flash/{p}'] = _with_backend(base, SDPBackend.FLASH_ATTENTION)
+        t = time_interleaved(fns, warmup, repeats, device)
+        out[f'neck_sdpa_{mode}'] = dict(
+            timings=t,
+            speedup={
+                f'{k}/{p}':
+                t[f'default/{p}']['median_s'] / t[f'{k}/{p}']['median_s']
+                for p in PRECISIONS
+                for k in ('math', 'flash')
+            })
+
+    # 3. GELU approximation in the neck's MLP.
+    # Same weights; the MLPs' ``gelu_approximate`` option set to 'tanh'.
+    tanh_neck = copy.deepcopy(neck)
+    for module in tanh_neck.modules():
+        if hasattr(module, 'gelu_approximate'):
+            module.gelu_approximate = 'tanh'
+    fns = {}
+    for p in PRECISIONS:
+        fns[f'erf/{p}'] = forward_fn(neck, feats, device, p)
+        fns[f'tanh/{p}'] = forward_fn(tanh_neck, feats, device, p)
+    t = time_interleaved(fns, warmup, repeats, device)
+    out['neck_gelu_tanh_forward'] = dict(
+        timings=t,
+        speedup={
+            p: t[f'erf/{p}']['median_s'] / t[f'tanh/{p}']['median_s']
+            for p in PRECISIONS
+        })
+
+    # 4. The neck's linear layers as 1x1 convolutions (oneDNN instead of
+    # MKL for float32), against the product neck and MMAction2's neck.
+    conv_neck = convert_linears(copy.deepcopy(neck))
+    with torch.no_grad():
+        neck.eval()
+        conv_neck.eval()
+        max_diff = float((conv_neck(feats) - neck(feats)).abs().max())
+    reference = reference_like(neck).to(device)
+    for mode, make in (('forward', forward_fn), ('forward_backward',
+                                                 forward_backward_fn)):
+        fns = {}
+        for p in PRECISIONS:
+            for name, m in (('default', neck), ('conv1x1', conv_neck),
+                            ('mmaction', reference)):
+                fns[f'{name}/{p}'] = make(m, feats, device, p)
+        t = time_interleaved(fns, warmup, repeats, device)
+        out[f'neck_linear_as_conv1x1_{mode}'] = dict(
+            timings=t,
+            max_abs_diff=max_diff,
+            speedup={
+                f'{k}/{p}':
+                t[f'{base}/{p}']['median_s'] / t[f'conv1x1/{p}']['median_s']
+                for p in PRECISIONS
+                for k, base in (('over_default', 'default'), ('over_mmaction',
+                                                              'mmaction'))
+            })
+
+    # 5. Threads of the whole forward pass (backbone + neck).
+    def whole(p: str) -> Callable[[], None]:
+
+        def run() -> None:
+            with torch.inference_mode(), autocast_ctx(device, p):
+                model.neck(model.backbone(x))
+
+        return run
+
+    fns = {}
+    for p in PRECISIONS:
+        fns[f'threads=2/{p}'] = _with_threads(whole(p), 2)
+        fns[f'threads=1/{p}'] = _with_threads(whole(p), 1)
+    t = time_interleaved(fns, warmup, repeats, device)
+    out['threads'] = dict(
+        timings=t,
+        speedup_2_over_1={
+            p:
+            t[f'threads=1/{p}']['median_s'] / t[f'threads=2/{p}']['median_s']
+            for p in PRECISIONS
+        })
+    return out
