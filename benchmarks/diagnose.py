@@ -4,13 +4,14 @@ much.
 
 Each ablation builds the product's own modules with one setting changed
 (``ResNetTokenizer(channels_last=...)``, the MLPs' ``gelu_approximate``,
-the SDPA backend, linear layers computed as 1x1 convolutions, the thread
-count) and times the
+the SDPA backend, linear layers computed as 1x1 convolutions,
+``torch.compile``, the thread count) and times the
 variants side by side. Ratios are ``baseline time / variant time``: above
 1 the variant is faster. Nothing here changes a default; the figures are
 the evidence for recommendations in docs/benchmarks.md.
 """
 import copy
+import time
 from typing import Callable, Dict
 
 import torch
@@ -50,6 +51,36 @@ def _with_threads(fn: Callable[[], object],
             torch.set_num_threads(before)
 
     return run
+
+
+def _compiled(neck: nn.Module, reference: nn.Module, feats: torch.Tensor,
+              device: torch.device, warmup: int,
+              repeats: int) -> Dict[str, object]:
+    """Eager vs ``torch.compile``-d neck vs MMAction2, bf16 fwd+bwd."""
+    compiled = torch.compile(copy.deepcopy(neck))
+    start = time.perf_counter()
+    try:
+        forward_backward_fn(compiled, feats, device, 'bf16')()
+    except Exception as err:  # no C++ compiler, unsupported op ...
+        return dict(error=f'{type(err).__name__}: {err}'[:500])
+    compile_s = time.perf_counter() - start
+    fns = {
+        name: forward_backward_fn(m, feats, device, 'bf16')
+        for name, m in (('eager', neck), ('compiled', compiled), ('mmaction',
+                                                                  reference))
+    }
+    t = time_interleaved(fns, warmup, repeats, device)
+    return dict(
+        timings=t,
+        compile_and_first_call_s=compile_s,
+        speedup={
+            'compiled_over_eager':
+            t['eager']['median_s'] / t['compiled']['median_s'],
+            'compiled_over_mmaction':
+            t['mmaction']['median_s'] / t['compiled']['median_s'],
+            'eager_over_mmaction':
+            t['mmaction']['median_s'] / t['eager']['median_s']
+        })
 
 
 def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
@@ -163,7 +194,12 @@ def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
                                                               'mmaction'))
             })
 
-    # 5. Threads of the whole forward pass (backbone + neck).
+    # 5. torch.compile (inductor) of the neck, bf16 forward+backward: the
+    # case eager PyTorch leaves furthest from its bound.
+    out['neck_torch_compile_bf16_forward_backward'] = _compiled(
+        neck, reference, feats, device, warmup, repeats)
+
+    # 6. Threads of the whole forward pass (backbone + neck).
     def whole(p: str) -> Callable[[], None]:
 
         def run() -> None:

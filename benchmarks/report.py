@@ -24,12 +24,21 @@ def _machine(results: dict) -> List[str]:
     m = results['machine']
     s = results['settings']
     busy = results.get('others_cpu_fraction', 0.0)
+    kept = [
+        v['others_cpu_fraction'] for v in results.values()
+        if isinstance(v, dict) and 'others_cpu_fraction' in v
+    ]
+    worst = max(kept, default=busy)
     warn = []
-    if busy > BUSY_FRACTION:
+    if worst > BUSY_FRACTION:
+        disturbed = [
+            k for k, v in results.items() if isinstance(v, dict)
+            and v.get('others_cpu_fraction', 0.0) > BUSY_FRACTION
+        ]
         warn = [
-            f'WARNING: other processes used {_pct(busy)} of the CPU during '
-            'the run; figures are unreliable (OpenMP threads stall at every '
-            'barrier when a core is taken).', ''
+            f'WARNING: other processes used up to {_pct(worst)} of the CPU '
+            f"while {', '.join(disturbed)} ran; those figures are unreliable "
+            '(OpenMP threads stall at every barrier when a core is taken).', ''
         ]
     return warn + [
         f"Machine: {m['cpu_model']}, {m['usable_cores']} cores, torch "
@@ -37,8 +46,10 @@ def _machine(results: dict) -> List[str]:
         f"{m['cpu_capability']}, flags {' '.join(m['cpu_flags'])}), "
         f"mmaction {m['mmaction_version']}",
         f"Run: {s['mode']}, batch {s['batch']}, {s['frames']}x{s['size']}x"
-        f"{s['size']}, {_f(results['elapsed_s'], 0)} s, other processes "
-        f"took {_pct(busy)} of the CPU meanwhile", ''
+        f"{s['size']}, {_f(results['elapsed_s'], 0)} s; other processes "
+        f'took {_pct(busy)} of the CPU over the run and at most '
+        f'{_pct(worst)} during a kept section (disturbed sections are run '
+        'again)', ''
     ]
 
 
