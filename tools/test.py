@@ -17,6 +17,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
+import torch.distributed as torch_dist
 from mmaction.registry import RUNNERS
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -127,7 +128,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    return runner.test()
+    metrics = runner.test()
+    # See tools/train.py: leave the process group before exit.
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ import os.path as osp
 from typing import List, Optional
 
 import torch
+import torch.distributed as torch_dist
 from mmaction.registry import RUNNERS
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -177,6 +178,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    # Leave the process group before exit: a gloo group torn down by the
+    # interpreter's shutdown can abort a rank ('terminate called without an
+    # active exception') after the work is done.
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 if __name__ == '__main__':
