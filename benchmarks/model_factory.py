@@ -10,7 +10,7 @@ from mmengine.config import Config, ConfigDict
 
 __all__ = [
     'REPO_ROOT', 'MODEL_CONFIG', 'load_model_cfg', 'build_model', 'build_neck',
-    'make_batch', 'neck_input', 'classifier_layer'
+    'make_batch', 'neck_input', 'classifier_layer', 'describe_model'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -198,3 +198,37 @@ def classifier_layer(model: nn.Module, num_classes: int = 7) -> nn.Linear:
         raise LookupError(
             f'no Linear(*, {num_classes}) in {type(model.cls_head)}')
     return found
+
+
+def describe_model(model: nn.Module) -> Dict[str, object]:
+    """Sizes and speed-relevant settings of the benchmarked model.
+
+    Args:
+        model (nn.Module): The recognizer.
+
+    Returns:
+        dict: Parameter counts and the neck/backbone settings that change
+        speed (read from the built modules, so the JSON says what ran).
+    """
+
+    def count(m: nn.Module) -> int:
+        return sum(p.numel() for p in m.parameters())
+
+    neck = model.neck
+    keys = ('in_channels', 'embed_dims', 'num_frames', 'grid_size', 'depth',
+            'output', 'chunk_tokens', 'prune_last_block')
+    settings = {}
+    for key in keys:
+        value = getattr(neck, key, None)
+        settings[key] = list(value) if isinstance(value, tuple) else value
+    return dict(
+        type=type(model).__name__,
+        params=count(model),
+        backbone_params=count(model.backbone),
+        neck_params=count(neck),
+        head_params=count(model.cls_head),
+        backbone=dict(
+            type=type(model.backbone).__name__,
+            out_stage=getattr(model.backbone, 'out_stage', None),
+            channels_last=getattr(model.backbone, 'channels_last', None)),
+        neck=dict(type=type(neck).__name__, **settings))

@@ -454,6 +454,7 @@ def run(args: argparse.Namespace) -> dict:
         model=model_factory.build_model(
             args.config, device, overrides=s['model_overrides']),
         data=model_factory.make_batch(s['batch'], s['frames'], s['size']))
+    results['model'] = model_factory.describe_model(state['model'])
     sections = _sections(args, s, device, results, state)
     needs_root = {'data_pipeline', 'training_e2e', 'bf16_agreement'}
     if any(name in needs_root for name, _ in sections):
