@@ -4,22 +4,23 @@ much.
 
 Each ablation builds the product's own modules with one setting changed
 (``ResNetTokenizer(channels_last=...)``, the MLPs' ``gelu_approximate``,
-the SDPA backend, linear layers computed as 1x1 convolutions,
+the SDPA backend, the neck's ``linear_impl``/``attn_impl`` kernel choices,
 ``torch.compile``, the thread count) and times the
 variants side by side. Ratios are ``baseline time / variant time``: above
-1 the variant is faster. Nothing here changes a default; the figures are
-the evidence for recommendations in docs/benchmarks.md.
+1 the variant is faster; the kernel ablation instead reports the default's
+speedup over each variant. Nothing here changes a default; the figures are
+the evidence for the defaults and recommendations in docs/benchmarks.md.
 """
 import copy
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from mmstt.models.necks import FactorizedAttention, TokenLinear
 from .bench_neck import forward_backward_fn, forward_fn, reference_like
-from .conv_linear import convert_linears
 from .model_factory import load_model_cfg, neck_input
 from .precision import PRECISIONS, autocast_ctx
 from .timing import time_interleaved
@@ -51,6 +52,28 @@ def _with_threads(fn: Callable[[], object],
             torch.set_num_threads(before)
 
     return run
+
+
+def _with_kernels(neck: nn.Module,
+                  linear_impl: Optional[str] = None,
+                  attn_impl: Optional[str] = None) -> nn.Module:
+    """A copy of ``neck`` (same weights) with other kernel choices.
+
+    Args:
+        neck (nn.Module): STT's neck.
+        linear_impl (str, optional): ``impl`` for every ``TokenLinear``.
+        attn_impl (str, optional): ``attn_impl`` for every attention.
+
+    Returns:
+        nn.Module: The modified copy.
+    """
+    variant = copy.deepcopy(neck)
+    for module in variant.modules():
+        if linear_impl and isinstance(module, TokenLinear):
+            module.impl = linear_impl
+        if attn_impl and isinstance(module, FactorizedAttention):
+            module.attn_impl = attn_impl
+    return variant
 
 
 def _compiled(neck: nn.Module, reference: nn.Module, feats: torch.Tensor,
@@ -167,31 +190,37 @@ def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
             for p in PRECISIONS
         })
 
-    # 4. The neck's linear layers as 1x1 convolutions (oneDNN instead of
-    # MKL for float32), against the product neck and MMAction2's neck.
-    conv_neck = convert_linears(copy.deepcopy(neck))
+    # 4. Kernel choices of the neck (``linear_impl`` / ``attn_impl``): the
+    # default ('auto' for both) against F.linear everywhere and SDPA
+    # everywhere, and MMAction2's neck. Ratios above 1: the default is
+    # faster than the variant.
+    variants = dict(
+        default=neck,
+        linear_everywhere=_with_kernels(neck, linear_impl='linear'),
+        sdpa_everywhere=_with_kernels(neck, attn_impl='sdpa'),
+        linear_and_sdpa=_with_kernels(
+            neck, linear_impl='linear', attn_impl='sdpa'))
     with torch.no_grad():
         neck.eval()
-        conv_neck.eval()
-        max_diff = float((conv_neck(feats) - neck(feats)).abs().max())
+        ref_out = variants['linear_and_sdpa'].eval()(feats)
+        max_diff = float((neck(feats) - ref_out).abs().max())
     reference = reference_like(neck).to(device)
+    variants['mmaction'] = reference
     for mode, make in (('forward', forward_fn), ('forward_backward',
                                                  forward_backward_fn)):
         fns = {}
         for p in PRECISIONS:
-            for name, m in (('default', neck), ('conv1x1', conv_neck),
-                            ('mmaction', reference)):
+            for name, m in variants.items():
                 fns[f'{name}/{p}'] = make(m, feats, device, p)
         t = time_interleaved(fns, warmup, repeats, device)
-        out[f'neck_linear_as_conv1x1_{mode}'] = dict(
+        out[f'neck_kernels_{mode}'] = dict(
             timings=t,
-            max_abs_diff=max_diff,
-            speedup={
-                f'{k}/{p}':
-                t[f'{base}/{p}']['median_s'] / t[f'conv1x1/{p}']['median_s']
+            max_abs_diff_fp32=max_diff,
+            default_speedup={
+                f'over_{name}/{p}':
+                t[f'{name}/{p}']['median_s'] / t[f'default/{p}']['median_s']
                 for p in PRECISIONS
-                for k, base in (('over_default', 'default'), ('over_mmaction',
-                                                              'mmaction'))
+                for name in variants if name != 'default'
             })
 
     # 5. torch.compile (inductor) of the neck, bf16 forward+backward: the

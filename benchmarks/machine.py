@@ -7,6 +7,7 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
+from mmstt.models.necks import conv1x1_linear
 from .timing import time_repeated
 
 __all__ = ['cpu_model_name', 'machine_info', 'matmul_peak', 'Contention']
@@ -77,17 +78,6 @@ def machine_info(device: Optional[torch.device] = None) -> Dict[str, object]:
     return info
 
 
-def _conv1x1_gemm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b.t()`` computed as a 1x1 convolution (oneDNN on CPU).
-
-    ``a`` (M, K) is viewed as a channels-last (1, K, M, 1) image and ``b``
-    (N, K) as N 1x1 filters; no data is copied.
-    """
-    m, k = a.shape
-    image = a.view(1, m, 1, k).permute(0, 3, 1, 2)
-    return torch.nn.functional.conv2d(image, b.view(b.shape[0], k, 1, 1))
-
-
 def matmul_peak(dtype: torch.dtype,
                 device: torch.device,
                 sizes: Sequence[int] = (512, 1024, 2048),
@@ -115,7 +105,7 @@ def matmul_peak(dtype: torch.dtype,
     """
     if impl not in ('mm', 'conv1x1'):
         raise ValueError(f"impl must be 'mm' or 'conv1x1', got {impl!r}")
-    op = torch.mm if impl == 'mm' else _conv1x1_gemm
+    op = torch.mm if impl == 'mm' else conv1x1_linear
     by_size = {}
     for n in sizes:
         a = torch.randn(n, n, device=device).to(dtype)

@@ -101,7 +101,7 @@ def _rows(results: dict) -> List[List[str]]:
                     f"does {_f(neck['fp32'][mode]['flop_ratio'])}x STT's "
                     'FLOPs')
             if 'speedup_bound' in neck['fp32'][mode]:
-                note += '; zero-overhead bound ' + ', '.join(
+                note += '; bound at the best GEMM peak ' + ', '.join(
                     f"{p} {_f(neck[p][mode]['speedup_bound'])}x"
                     for p in ('fp32', 'bf16'))
             rows.append([
@@ -178,8 +178,10 @@ def _rows(results: dict) -> List[List[str]]:
             'bf16 top-1 agreement with fp32', '',
             _pct(agree['top1_agreement']),
             f"{agree['views']} views, {agree['disagreements']} differ "
-            '(target >= 99%); with the classifier in fp32: '
-            f"{_pct(agree['top1_agreement_fp32_classifier'])}; "
+            '(target >= 99%); largest fp32 top-2 margin among them '
+            f"{_f(agree['max_margin_of_disagreements'], 4)}, views with a "
+            'margin below 2x the max bf16 score error '
+            f"{agree['views_with_margin_below_2x_error']}; "
             f"{agree['weights']}"
         ])
     cuda = results.get('cuda')

@@ -40,7 +40,13 @@ model = dict(
         attn_order=('spatial', 'temporal'),
         output='cls',
         use_temporal_attn=True,
-        use_temporal_embed=True),
+        use_temporal_embed=True,
+        # Kernels picked per call for speed, same result up to rounding
+        # ('auto': oneDNN 1x1 convs for CPU fp32 and bf16 inference,
+        # matmul attention for CPU bf16, F.linear + SDPA elsewhere; see
+        # docs/benchmarks.md).
+        linear_impl='auto',
+        attn_impl='auto'),
     cls_head=dict(
         type='STTHead',
         num_classes=num_classes,
@@ -54,6 +60,7 @@ model = dict(
             eps=1e-6,
             variant='ratio'),
         label_smooth_eps=0.,
+        fp32_classifier=True,  # logits in fp32 under autocast
         topk=(1, ),
         average_clips='prob'),
     data_preprocessor=dict(

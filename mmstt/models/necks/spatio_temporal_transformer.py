@@ -10,6 +10,7 @@ from mmengine.model.weight_init import trunc_normal_
 
 from .pos_embed import resize_spatial_embed, resize_temporal_embed
 from .stt_block import STTBlock
+from .token_linear import TokenLinear
 
 OUTPUT_MODES = ('mean', 'cls')
 
@@ -42,7 +43,11 @@ class SpatioTemporalTransformer(BaseModule):
     both attention axes are views of one fused q/k/v projection (see
     :class:`FactorizedAttention`); the last block skips work the pooling
     does not read (``prune_last_block``); clips go through in chunks
-    (``chunk_tokens``). None of these change the output.
+    (``chunk_tokens``); the linear layers and the attention use the kernel
+    measured fastest for the device, precision and mode (``linear_impl``,
+    ``attn_impl``: on CPU, oneDNN 1x1 convolutions for float32 and
+    bfloat16 inference, batched matmuls for bfloat16 attention). None of
+    these change the output beyond rounding.
 
     How the class token takes part in factorised attention: each frame
     carries its own copy of it. In spatial attention the copy attends to and
@@ -98,6 +103,19 @@ class SpatioTemporalTransformer(BaseModule):
             (and page-faulted) for every layer, which is measurably faster
             on CPU. 0 disables chunking; on other devices the whole batch
             is one chunk. Defaults to 2048 (two 16x7x7 clips per chunk).
+        attn_impl (str): Attention kernel: ``'sdpa'``
+            (``F.scaled_dot_product_attention``), ``'matmul'`` (two batched
+            matmuls) or ``'auto'``: SDPA except for bfloat16/float16 on
+            CPU, where the matmuls measured faster (see
+            :func:`~.factorized_attention.attention`). Same result up to
+            rounding. Defaults to ``'auto'``.
+        linear_impl (str): Kernel of every linear layer: ``'linear'``
+            (``F.linear``), ``'conv'`` (a 1x1 convolution over a
+            channels-last view, oneDNN on CPU) or ``'auto'``: the
+            convolution on CPU for float32 and for low-precision inference,
+            ``F.linear`` otherwise (see
+            :func:`~.token_linear.prefer_conv`). Same parameters and
+            result up to rounding. Defaults to ``'auto'``.
         init_cfg (dict or list[dict], optional): mmengine initialisation
             config; when None the default truncated-normal scheme is used.
             Defaults to None.
@@ -124,6 +142,8 @@ class SpatioTemporalTransformer(BaseModule):
                  norm_eps: float = 1e-6,
                  prune_last_block: bool = True,
                  chunk_tokens: int = 2048,
+                 attn_impl: str = 'auto',
+                 linear_impl: str = 'auto',
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if output not in OUTPUT_MODES:
@@ -147,7 +167,8 @@ class SpatioTemporalTransformer(BaseModule):
             attn_order = tuple(a for a in attn_order if a != 'temporal')
         self.attn_order = attn_order
 
-        self.token_proj = nn.Linear(in_channels, embed_dims)
+        self.token_proj = TokenLinear(
+            in_channels, embed_dims, impl=linear_impl)
         num_tokens = self.grid_size[0] * self.grid_size[1]
         self.pos_embed_spatial = nn.Parameter(
             torch.zeros(1, 1, num_tokens,
@@ -172,7 +193,9 @@ class SpatioTemporalTransformer(BaseModule):
                 drop_path=dpr[i],
                 attn_order=attn_order,
                 gelu_approximate=gelu_approximate,
-                norm_eps=norm_eps) for i in range(depth)
+                norm_eps=norm_eps,
+                attn_impl=attn_impl,
+                linear_impl=linear_impl) for i in range(depth)
         ])
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self._default_init()

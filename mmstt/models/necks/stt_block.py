@@ -68,6 +68,10 @@ class STTBlock(nn.Module):
         gelu_approximate (str): GELU variant, ``'none'`` or ``'tanh'``.
             Defaults to ``'none'``.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
+        attn_impl (str): Attention kernel, ``'auto'``, ``'sdpa'`` or
+            ``'matmul'``. Defaults to ``'auto'``.
+        linear_impl (str): Kernel of the linear layers, ``'auto'``,
+            ``'conv'`` or ``'linear'``. Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -80,7 +84,9 @@ class STTBlock(nn.Module):
                  drop_path: float = 0.,
                  attn_order: Sequence[str] = ('spatial', 'temporal'),
                  gelu_approximate: str = 'none',
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6,
+                 attn_impl: str = 'auto',
+                 linear_impl: str = 'auto') -> None:
         super().__init__()
         attn_order = tuple(attn_order)
         if not attn_order or any(a not in ATTN_AXES for a in attn_order) \
@@ -97,14 +103,17 @@ class STTBlock(nn.Module):
                 qkv_bias=qkv_bias,
                 attn_drop=attn_drop,
                 proj_drop=drop,
-                norm_eps=norm_eps) if axis in attn_order else None
+                norm_eps=norm_eps,
+                attn_impl=attn_impl,
+                linear_impl=linear_impl) if axis in attn_order else None
             setattr(self, f'{axis}_attn', attn)
         self.mlp = TokenMLP(
             embed_dims,
             int(embed_dims * mlp_ratio),
             drop=drop,
             gelu_approximate=gelu_approximate,
-            norm_eps=norm_eps)
+            norm_eps=norm_eps,
+            linear_impl=linear_impl)
 
     def forward(self,
                 x: torch.Tensor,

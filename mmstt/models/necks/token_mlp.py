@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .token_linear import TokenLinear
+
 
 class TokenMLP(nn.Module):
     """``Linear -> GELU -> Linear`` on LayerNorm-ed tokens.
@@ -17,6 +19,9 @@ class TokenMLP(nn.Module):
             Defaults to ``'none'``.
         norm_eps (float): Epsilon of the pre-norm LayerNorm. Defaults to
             1e-6.
+        linear_impl (str): Kernel of the two linear layers, ``'auto'``,
+            ``'conv'`` or ``'linear'`` (see
+            :func:`~.token_linear.token_linear`). Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -24,11 +29,12 @@ class TokenMLP(nn.Module):
                  hidden_dims: int,
                  drop: float = 0.,
                  gelu_approximate: str = 'none',
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6,
+                 linear_impl: str = 'auto') -> None:
         super().__init__()
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.fc1 = nn.Linear(embed_dims, hidden_dims)
-        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+        self.fc1 = TokenLinear(embed_dims, hidden_dims, impl=linear_impl)
+        self.fc2 = TokenLinear(hidden_dims, embed_dims, impl=linear_impl)
         self.gelu_approximate = gelu_approximate
         self.drop = nn.Dropout(drop) if drop > 0 else None
 

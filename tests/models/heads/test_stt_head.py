@@ -93,3 +93,18 @@ def test_registered_and_fills_loss_sizes():
             in_channels=8,
             loss_cls=dict(type='CompactSoftmaxLoss')))
     assert head.loss_cls.centers.shape == (5, 8)
+
+
+def test_classifier_runs_in_fp32_under_autocast():
+    head = STTHead(in_channels=16, init_std=1.)
+    feats = _feats().bfloat16()
+    expect = F.linear(feats.float(), head.fc_cls.weight, head.fc_cls.bias)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        scores = head(feats)
+    assert scores.dtype == torch.float32
+    assert torch.equal(scores, expect)
+    head.fp32_classifier = False
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert head(feats).dtype == torch.bfloat16
+    # Without autocast nothing changes.
+    assert torch.equal(head(_feats()), head.fc_cls(_feats()))

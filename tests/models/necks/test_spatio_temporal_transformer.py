@@ -354,3 +354,52 @@ def test_last_block_pruning_is_exact(output, order):
     grads = dict(full.named_parameters())
     for name, param in pruned.named_parameters():
         assert torch.allclose(param.grad, grads[name].grad, atol=1e-5), name
+
+
+@pytest.mark.parametrize('output', ['mean', 'cls'])
+@pytest.mark.parametrize('linear_impl, attn_impl', [('conv', 'sdpa'),
+                                                    ('linear', 'matmul'),
+                                                    ('conv', 'matmul')])
+def test_kernel_choices_match_reference_and_gradients(output, linear_impl,
+                                                      attn_impl):
+    base = _neck(output=output, linear_impl='linear', attn_impl='sdpa')
+    other = _neck(output=output, linear_impl=linear_impl, attn_impl=attn_impl)
+    other.load_state_dict(base.state_dict())
+    x = _feats()
+    with torch.no_grad():
+        ref = _ref_neck(base, x)
+        assert torch.allclose(other(x).double(), ref, atol=1e-5, rtol=0)
+    grads = []
+    for neck in (base, other):
+        neck.zero_grad()
+        neck(x).square().sum().backward()
+        grads.append({n: p.grad.clone() for n, p in neck.named_parameters()})
+    for name, grad in grads[0].items():
+        assert torch.allclose(grads[1][name], grad, atol=1e-4, rtol=1e-4), \
+            name
+
+
+def test_kernel_choices_agree_under_bf16_autocast():
+    x = _feats()
+    outs = []
+    for linear_impl, attn_impl in (('linear', 'sdpa'), ('auto', 'auto'),
+                                   ('conv', 'matmul')):
+        neck = _neck(
+            output='cls', linear_impl=linear_impl, attn_impl=attn_impl)
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            outs.append(neck(x).float())
+    for out in outs[1:]:
+        cos = F.cosine_similarity(out, outs[0], dim=1)
+        assert (cos > 0.999).all(), cos
+
+
+def test_kernel_choices_reach_every_layer():
+    neck = _neck(linear_impl='linear', attn_impl='matmul')
+    linears = [m for m in neck.modules() if isinstance(m, torch.nn.Linear)]
+    # token projection + per block (2 attentions x (qkv, proj) + 2 MLP)
+    assert len(linears) == 1 + 2 * 6
+    assert all(m.impl == 'linear' for m in linears)
+    attns = [m for m in neck.modules() if isinstance(m, FactorizedAttention)]
+    assert len(attns) == 4 and all(a.attn_impl == 'matmul' for a in attns)
+    with pytest.raises(ValueError, match='linear_impl'):
+        _neck(linear_impl='blas')
