@@ -44,7 +44,7 @@ class STTHead(BaseHead):
             num_classes`` multiply-adds per clip) and keeps bfloat16
             rounding from reordering near-tied class scores: on the
             benchmark's bf16-vs-fp32 agreement check it lifted top-1
-            agreement from 92 % to 96 %. Defaults to True.
+            agreement from 92 % to 95-96 %. Defaults to True.
         topk (int or tuple[int]): Top-k accuracies logged in training.
             Defaults to ``(1, )``.
         average_clips (str, optional): How multi-view scores are averaged
