@@ -25,7 +25,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmstt  # noqa: F401  (stack repairs and registration)
-from mmstt.apis import apply_data_root, prepare_device_env, resolve_checkpoint
+from mmstt.apis import (apply_data_root, fit_cpu_loaders, prepare_device_env,
+                        resolve_checkpoint)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -173,6 +174,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     prepare_device_env(cfg, args.launcher)
+    fit_cpu_loaders(cfg, args.cfg_options)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -6,7 +6,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from mmstt.apis import apply_data_root, prepare_device_env, resolve_checkpoint
+from mmstt.apis import (apply_data_root, fit_cpu_loaders, prepare_device_env,
+                        resolve_checkpoint)
 
 
 def test_resolve_checkpoint(tmp_path):
@@ -76,3 +77,65 @@ def test_apply_data_root_moves_only_the_old_root():
     assert cfg.val_dataloader.dataset.data_root == '/new'
     assert cfg.test_dataloader.dataset.data_root == 'elsewhere'
     assert apply_data_root(cfg, None, '/x') == 0
+
+
+def _loader_cfg():
+    loader = dict(
+        batch_size=2,
+        num_workers=8,
+        persistent_workers=True,
+        prefetch_factor=2)
+    return Config(
+        dict(
+            train_dataloader=dict(loader),
+            val_dataloader=dict(
+                loader, num_workers=0, persistent_workers=False),
+            test_dataloader=dict(loader)))
+
+
+def test_fit_cpu_loaders_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 2)
+    cfg = _loader_cfg()
+    changed = fit_cpu_loaders(cfg, {'test_dataloader.num_workers': 8})
+    assert changed == ['train_dataloader.num_workers 8 -> 0']
+    train = cfg.train_dataloader
+    assert train.num_workers == 0 and train.persistent_workers is False
+    assert 'prefetch_factor' not in train
+    # Already within the spare cores: untouched.
+    assert cfg.val_dataloader.num_workers == 0
+    # Chosen on the command line: kept.
+    assert cfg.test_dataloader.num_workers == 8
+    assert cfg.test_dataloader.persistent_workers is True
+    # PyTorch accepts the result.
+    loader = torch.utils.data.DataLoader(
+        list(range(4)),
+        batch_size=train.batch_size,
+        num_workers=train.num_workers,
+        persistent_workers=train.persistent_workers)
+    assert len(list(loader)) == 2
+
+
+def test_fit_cpu_loaders_leaves_spare_cores_to_workers(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(os, 'cpu_count', lambda: 32)
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 16)
+    cfg = _loader_cfg()
+    assert fit_cpu_loaders(cfg) == []
+    assert cfg.train_dataloader.num_workers == 8
+    monkeypatch.setattr(os, 'cpu_count', lambda: 20)
+    assert fit_cpu_loaders(cfg) == [
+        'train_dataloader.num_workers 8 -> 4',
+        'test_dataloader.num_workers 8 -> 4'
+    ]
+    # Workers remain, so persistence and prefetching stay as configured.
+    assert cfg.train_dataloader.persistent_workers is True
+    assert cfg.train_dataloader.prefetch_factor == 2
+
+
+def test_fit_cpu_loaders_with_cuda_changes_nothing(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = _loader_cfg()
+    assert fit_cpu_loaders(cfg) == []
+    assert cfg.train_dataloader.num_workers == 8
