@@ -1,9 +1,35 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Shared fixtures: generated DFEW/AFEW look-alikes (session scoped)."""
+"""Shared fixtures: generated DFEW/AFEW look-alikes (session scoped), a
+loader for the scripts under ``tools/`` and a fresh MMEngine log."""
+import importlib.util
+import os.path as osp
 import uuid
+from types import ModuleType
 from typing import Callable, Iterator
 
 import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _import_tool(relpath: str) -> ModuleType:
+    """Import ``tools/<relpath>`` as a fresh module (tools/ is no package)."""
+    path = osp.join(REPO, 'tools', relpath)
+    name = 'mmstt_tool_' + relpath[:-3].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def load_tool() -> Callable[[str], ModuleType]:
+    """A function importing ``tools/<relpath>`` (e.g. ``'train.py'``).
+
+    Each call executes the script afresh, so tests never share its module
+    state.
+    """
+    return _import_tool
 
 
 @pytest.fixture(scope='session')

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -10,13 +9,6 @@ from mmengine import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'analysis', 'get_flops.py')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('stt_get_flops', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tiny_cfg(**neck) -> Config:
@@ -36,8 +28,8 @@ def _tiny_cfg(**neck) -> Config:
     return cfg
 
 
-def test_counts_match_the_architecture():
-    tool = _tool()
+def test_counts_match_the_architecture(load_tool):
+    tool = load_tool('analysis/get_flops.py')
     cfg = _tiny_cfg(output='mean', prune_last_block=False)
     model = tool.build_model(cfg)
     result = tool.count(model, [1, 3, 4, 32, 32])
@@ -56,8 +48,8 @@ def test_counts_match_the_architecture():
     assert result['flops']['backbone'] > 0 and result['macs']['total'] > 0
 
 
-def test_pruning_reduces_executed_flops():
-    tool = _tool()
+def test_pruning_reduces_executed_flops(load_tool):
+    tool = load_tool('analysis/get_flops.py')
     full = tool.count(
         tool.build_model(_tiny_cfg(prune_last_block=False)), [1, 3, 4, 32, 32])
     pruned = tool.count(

@@ -1,23 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
-from types import ModuleType
 
 import numpy as np
 import pytest
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool() -> ModuleType:
-    """Import tools/dfew_cross_validation.py (tools/ is not a package)."""
-    path = osp.join(ROOT, 'tools', 'dfew_cross_validation.py')
-    spec = importlib.util.spec_from_file_location('dfew_cv_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_run(work_dir: str, stamp: str, epochs: dict) -> None:
@@ -43,8 +30,8 @@ def _write_run(work_dir: str, stamp: str, epochs: dict) -> None:
                 }) + '\n')
 
 
-def test_read_and_select_best_vs_last(tmp_path):
-    tool = _load_tool()
+def test_read_and_select_best_vs_last(load_tool, tmp_path):
+    tool = load_tool('dfew_cross_validation.py')
     wd = str(tmp_path / 'fold1')
     _write_run(wd, '20250101_000000', {1: (0.2, 0.3), 2: (0.5, 0.4)})
     # A resumed run re-validates epoch 2 and adds epoch 3.
@@ -60,8 +47,8 @@ def test_read_and_select_best_vs_last(tmp_path):
         tool.select_record(records, 'middle')
 
 
-def test_read_errors_name_the_work_dir(tmp_path):
-    tool = _load_tool()
+def test_read_errors_name_the_work_dir(load_tool, tmp_path):
+    tool = load_tool('dfew_cross_validation.py')
     with pytest.raises(FileNotFoundError, match='nowhere'):
         tool.read_val_records(str(tmp_path / 'nowhere'))
     wd = tmp_path / 'broken'
@@ -71,8 +58,8 @@ def test_read_errors_name_the_work_dir(tmp_path):
         tool.read_val_records(str(wd))
 
 
-def test_collect_only_writes_markdown_and_json(tmp_path, capsys):
-    tool = _load_tool()
+def test_collect_only_writes_markdown_and_json(load_tool, tmp_path, capsys):
+    tool = load_tool('dfew_cross_validation.py')
     # DFERMetric logs percentages.
     uars = [50.0, 52.0, 54.0, 56.0, 58.0]
     wars = [60.0, 62.0, 64.0, 66.0, 68.0]
@@ -109,8 +96,8 @@ def test_collect_only_writes_markdown_and_json(tmp_path, capsys):
     assert all(r['epoch'] == 3 for r in last['folds'].values())
 
 
-def test_work_dirs_must_match_folds(tmp_path):
-    tool = _load_tool()
+def test_work_dirs_must_match_folds(load_tool, tmp_path):
+    tool = load_tool('dfew_cross_validation.py')
     with pytest.raises(SystemExit):
         tool.parse_args(['--work-dirs', 'a', 'b', '--folds', '1'])
     args = tool.parse_args(['--folds', '2', '--', '--amp'])
@@ -118,8 +105,8 @@ def test_work_dirs_must_match_folds(tmp_path):
     assert not args.collect_only
 
 
-def test_summarize_ignores_nan_recall():
-    tool = _load_tool()
+def test_summarize_ignores_nan_recall(load_tool):
+    tool = load_tool('dfew_cross_validation.py')
     nan = float('nan')
     per_fold = {
         1: {

@@ -6,7 +6,6 @@ DFEW look-alike with the tiny settings of tests/tools/conftest.py. Fold 1
 of the sample set has 17 training and 4 test clips.
 """
 import csv
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -232,18 +231,10 @@ def test_demo_prints_seven_probabilities(trained_sample, sample_root, e2e,
     assert image is not None and image.shape[0] == 300
 
 
-def _load_demo(root: str):
-    spec = importlib.util.spec_from_file_location(
-        'mmstt_demo_tool', osp.join(root, 'tools', 'demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_demo_on_a_video_with_face_detection(trained_sample, afew_sample_root,
-                                             e2e, tmp_path, capsys):
-    demo = _load_demo(e2e.ROOT)
+                                             e2e, tmp_path, capsys, load_tool):
+    demo = load_tool('demo.py')
     video = sorted(glob(osp.join(afew_sample_root, 'Val_AFEW', '*',
                                  '*.avi')))[0]
     out = str(tmp_path / 'pred.mp4')
@@ -269,12 +260,8 @@ def test_demo_on_a_video_with_face_detection(trained_sample, afew_sample_root,
 
 @pytest.mark.slow
 def test_cross_validation_tool_trains_and_reports(trained_sample, sample_root,
-                                                  e2e, tmp_path):
-    cv = importlib.util.spec_from_file_location(
-        'mmstt_cv_tool', osp.join(e2e.ROOT, 'tools',
-                                  'dfew_cross_validation.py'))
-    tool = importlib.util.module_from_spec(cv)
-    cv.loader.exec_module(tool)
+                                                  e2e, tmp_path, load_tool):
+    tool = load_tool('dfew_cross_validation.py')
     # Collect only, from the real logs of the 2-epoch run.
     summary = tool.main([
         '--folds', '1', '--work-dirs', trained_sample, '--choice', 'last',

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The top-level configs carry the spec's recipe and build."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -74,16 +73,8 @@ def test_afew_config():
     assert cfg.default_hooks.checkpoint.save_best == 'dfer/uar'
 
 
-def _load_train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmstt_train_tool_cfg', osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_afew_load_from_is_resolved_or_explained(tmp_path):
-    train = _load_train_tool()
+def test_afew_load_from_is_resolved_or_explained(load_tool, tmp_path):
+    train = load_tool('train.py')
     cfg_path = osp.join(CONFIGS, 'stt_afew.py')
     missing = str(tmp_path / 'none' / 'best_dfer_uar_epoch_*.pth')
     args = train.parse_args(
@@ -100,8 +91,8 @@ def test_afew_load_from_is_resolved_or_explained(tmp_path):
     assert cfg.resume is False
 
 
-def test_data_root_option_moves_every_dataset():
-    train = _load_train_tool()
+def test_data_root_option_moves_every_dataset(load_tool):
+    train = load_tool('train.py')
     cfg_path = osp.join(CONFIGS, 'stt_dfew_fold3.py')
     args = train.parse_args([cfg_path, '--cfg-options', 'data_root=/d/DFEW'])
     cfg = train.merge_args(Config.fromfile(cfg_path), args)

@@ -1,22 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import os.path as osp
-from types import ModuleType
 
 import pytest
 import torch
 from mmengine.config import Config
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(name: str) -> ModuleType:
-    """Import tools/<name>.py (tools/ is not a package)."""
-    path = osp.join(ROOT, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'mmstt_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _cfg() -> Config:
@@ -34,8 +21,8 @@ def _cfg() -> Config:
             resume=False))
 
 
-def test_train_merge_args_defaults_and_overrides(tmp_path):
-    train = _load_tool('train')
+def test_train_merge_args_defaults_and_overrides(load_tool, tmp_path):
+    train = load_tool('train.py')
     args = train.parse_args([
         'configs/stt_x.py', '--seed', '3', '--deterministic', '--cfg-options',
         'train_dataloader.batch_size=2'
@@ -65,8 +52,8 @@ def test_train_merge_args_defaults_and_overrides(tmp_path):
     assert cfg.auto_scale_lr.enable is True
 
 
-def test_train_amp(monkeypatch):
-    train = _load_tool('train')
+def test_train_amp(load_tool, monkeypatch):
+    train = load_tool('train.py')
     args = train.parse_args(['c.py', '--amp'])
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit, match='needs CUDA'):
@@ -77,8 +64,8 @@ def test_train_amp(monkeypatch):
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
 
 
-def test_test_merge_args(tmp_path):
-    test = _load_tool('test')
+def test_test_merge_args(load_tool, tmp_path):
+    test = load_tool('test.py')
     ckpt = tmp_path / 'best_dfer_uar_epoch_2.pth'
     ckpt.write_bytes(b'')
     args = test.parse_args([

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -14,11 +13,8 @@ TOOL = osp.join(REPO, 'tools', 'data', 'dfew', 'check_dfew.py')
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('mmstt_check_dfew', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('data/dfew/check_dfew.py')
 
 
 def test_help() -> None:

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -18,11 +17,8 @@ TOOL = osp.join(REPO, 'tools', 'data', 'afew', 'extract_faces.py')
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('mmstt_extract_faces', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('data/afew/extract_faces.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -16,11 +15,8 @@ TOOL = osp.join(REPO, 'tools', 'data', 'make_sample_data.py')
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('mmstt_make_sample', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('data/make_sample_data.py')
 
 
 def test_help() -> None:
