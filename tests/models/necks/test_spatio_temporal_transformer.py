@@ -154,10 +154,12 @@ def test_chunking_is_exact():
     assert torch.allclose(whole, chunked, atol=1e-6)
 
 
-def test_spatial_sublayer_is_frame_local():
+def _sublayer_outputs_with_frame_3_changed(axis: str):
+    """First block's ``axis`` attention output, for clips and for the same
+    clips with frame 3 of the input feature maps changed."""
     neck = _neck()
     captured = []
-    handle = neck.blocks[0].spatial_attn.register_forward_hook(
+    handle = getattr(neck.blocks[0], f'{axis}_attn').register_forward_hook(
         lambda mod, inp, out: captured.append(out.detach().clone()))
     x = _feats()
     x2 = x.clone()
@@ -166,7 +168,11 @@ def test_spatial_sublayer_is_frame_local():
         neck(x)
         neck(x2)
     handle.remove()
-    a, b = captured
+    return captured
+
+
+def test_spatial_sublayer_is_frame_local():
+    a, b = _sublayer_outputs_with_frame_3_changed('spatial')
     assert a.shape == (2, FRAMES, GRID[0] * GRID[1], DIMS)
     others = [i for i in range(FRAMES) if i != 3]
     assert torch.allclose(a[:, others], b[:, others], atol=1e-6)
@@ -174,18 +180,7 @@ def test_spatial_sublayer_is_frame_local():
 
 
 def test_temporal_sublayer_mixes_frames():
-    neck = _neck()
-    captured = []
-    handle = neck.blocks[0].temporal_attn.register_forward_hook(
-        lambda mod, inp, out: captured.append(out.detach().clone()))
-    x = _feats()
-    x2 = x.clone()
-    x2[:, :, 3] += torch.randn_like(x2[:, :, 3])
-    with torch.no_grad():
-        neck(x)
-        neck(x2)
-    handle.remove()
-    a, b = captured
+    a, b = _sublayer_outputs_with_frame_3_changed('temporal')
     # Every frame's temporal attention output sees the changed frame.
     for i in range(FRAMES):
         assert not torch.allclose(a[:, i], b[:, i], atol=1e-4)
