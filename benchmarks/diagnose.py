@@ -5,21 +5,28 @@ much.
 Each ablation builds the product's own modules with one setting changed
 (``ResNetTokenizer(channels_last=...)``, the MLPs' ``gelu_approximate``,
 the SDPA backend, the neck's ``linear_impl``/``attn_impl`` kernel choices,
-``torch.compile``, the thread count) and times the
+``torch.compile``, BN folding, the stem max-pool, the bf16 softmax, the
+chunk budget, the thread count) and times the
 variants side by side. Ratios are ``baseline time / variant time``: above
 1 the variant is faster; the kernel ablation instead reports the default's
 speedup over each variant. Nothing here changes a default; the figures are
 the evidence for the defaults and recommendations in docs/benchmarks.md.
 """
+import contextlib
 import copy
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
+from unittest import mock
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from mmstt.models.necks import FactorizedAttention, TokenLinear
+from mmstt.models.backbones import basic_block, resnet_tokenizer
+from mmstt.models.necks import (FactorizedAttention, TokenLinear,
+                                factorized_attention,
+                                spatio_temporal_transformer)
 from .bench_neck import forward_backward_fn, forward_fn, reference_like
 from .model_factory import load_model_cfg, neck_input
 from .precision import PRECISIONS, autocast_ctx
@@ -50,6 +57,59 @@ def _with_threads(fn: Callable[[], object],
             return fn()
         finally:
             torch.set_num_threads(before)
+
+    return run
+
+
+def _unfolded_conv_bn(x: torch.Tensor, conv: nn.Module,
+                      bn: nn.Module) -> torch.Tensor:
+    """``bn(conv(x))`` as two passes (the tokenizer before BN folding)."""
+    return bn(conv(x))
+
+
+def _plain_max_pool(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
+    """The stem pooling module itself, in every precision."""
+    return pool(x)
+
+
+def _token_budget(tokens: int, x: torch.Tensor) -> int:
+    """Chunk budget in tokens whatever the precision."""
+    return tokens
+
+
+def _bf16_softmax_attention(q: torch.Tensor,
+                            k: torch.Tensor,
+                            v: torch.Tensor,
+                            dropout_p: float = 0.) -> torch.Tensor:
+    """Matmul attention with the softmax in the inputs' precision."""
+    scores = torch.matmul(q, k.transpose(-2, -1)).mul_(q.shape[-1]**-0.5)
+    weights = scores.softmax(dim=-1)
+    if dropout_p > 0:
+        weights = F.dropout(weights, p=dropout_p)
+    return torch.matmul(weights, v)
+
+
+#: Each switch of ablation 7 and the patches that turn it off.
+_PREVIOUS: Dict[str, List[Tuple[object, str, object]]] = dict(
+    unfolded_bn=[(basic_block, 'conv_bn', _unfolded_conv_bn),
+                 (resnet_tokenizer, 'conv_bn', _unfolded_conv_bn)],
+    plain_max_pool=[(resnet_tokenizer, 'stem_max_pool', _plain_max_pool)],
+    bf16_softmax=[(factorized_attention, 'matmul_attention',
+                   _bf16_softmax_attention)],
+    token_budget=[(spatio_temporal_transformer, 'chunk_budget', _token_budget)
+                  ])
+
+
+def _with_patches(
+        fn: Callable[[], object],
+        patches: List[Tuple[object, str, object]]) -> Callable[[], object]:
+    """Wrap ``fn`` so that it runs with module attributes replaced."""
+
+    def run() -> object:
+        with contextlib.ExitStack() as stack:
+            for module, name, value in patches:
+                stack.enter_context(mock.patch.object(module, name, value))
+            return fn()
 
     return run
 
@@ -236,6 +296,39 @@ def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
                 model.neck(model.backbone(x))
 
         return run
+
+    # 7. The inference and bf16 switches without a config option, each
+    # turned off by patching the function the product calls: BN folded into
+    # the convolutions, the separable stem max-pool (bf16), the float32
+    # softmax of bf16 attention and the chunk budget counted in bytes
+    # (bf16 chunks hold twice the tokens). Ratios above 1: the default is
+    # faster than the variant.
+    fns = {}
+    for p in PRECISIONS:
+        fns[f'default/{p}'] = whole(p)
+        for name, patches in _PREVIOUS.items():
+            fns[f'{name}/{p}'] = _with_patches(whole(p), patches)
+    t = time_interleaved(fns, warmup, repeats, device)
+    fb = {}
+    for name in ('bf16_softmax', 'token_budget'):
+        fb[f'default/{name}'] = forward_backward_fn(neck, feats, device,
+                                                    'bf16')
+        fb[name] = _with_patches(fb[f'default/{name}'], _PREVIOUS[name])
+    tb = time_interleaved(fb, warmup, repeats, device)
+    out['inference_switches'] = dict(
+        timings=t,
+        neck_bf16_forward_backward=tb,
+        default_speedup={
+            f'over_{name}/{p}':
+            t[f'{name}/{p}']['median_s'] / t[f'default/{p}']['median_s']
+            for p in PRECISIONS
+            for name in _PREVIOUS
+        },
+        default_speedup_neck_bf16_forward_backward={
+            f'over_{name}':
+            tb[name]['median_s'] / tb[f'default/{name}']['median_s']
+            for name in ('bf16_softmax', 'token_budget')
+        })
 
     fns = {}
     for p in PRECISIONS:

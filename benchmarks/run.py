@@ -64,7 +64,8 @@ SETTINGS: Dict[str, Dict[str, object]] = dict(
         memory_steps=2,
         model_overrides=None,
         agree_fit_views=64,
-        agree_eval_views=128,
+        agree_eval_views=256,
+        agree_calib_views=64,
         e2e_steps=3,
         e2e_warmup=1),
     quick=dict(
@@ -92,6 +93,7 @@ SETTINGS: Dict[str, Dict[str, object]] = dict(
         memory_steps=1,
         agree_fit_views=2,
         agree_eval_views=2,
+        agree_calib_views=2,
         e2e_steps=1,
         e2e_warmup=1))
 
@@ -340,9 +342,11 @@ def _sections(args: argparse.Namespace, s: dict, device: torch.device,
             s['batch'], s['e2e_steps'], s['e2e_warmup'])
 
     def agreement() -> dict:
+        # A copy: the probe and the BN calibration change the weights.
         return bench_agreement.bench_agreement(
-            state['model'], state['data_root'], device, s['batch'],
-            s['agree_fit_views'], s['agree_eval_views'], args.checkpoint)
+            copy.deepcopy(state['model']), state['data_root'], device,
+            s['batch'], s['agree_fit_views'], s['agree_eval_views'],
+            args.checkpoint, s['agree_calib_views'])
 
     def diagnosis() -> dict:
         from benchmarks.diagnose import run_ablations

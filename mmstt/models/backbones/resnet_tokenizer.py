@@ -11,6 +11,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .basic_block import BasicBlock
+from .conv_bn import conv_bn
+from .max_pool import stem_max_pool
 from .pretrained import select_backbone_weights, unwrap_state_dict
 
 
@@ -284,7 +286,8 @@ class ResNetTokenizer(BaseModule):
         else:
             # (B, C, T, H, W) -> (B, T, C, H, W) -> (B*T, C, H, W)
             frames = x.transpose(1, 2).reshape(b * t, c, h, w)
-        out = self.maxpool(self.relu(self.bn1(self.conv1(frames))))
+        out = self.relu(conv_bn(frames, self.conv1, self.bn1))
+        out = stem_max_pool(out, self.maxpool)
         for i in range(1, self.out_stage + 1):
             out = getattr(self, f'layer{i}')(out)
         _, c_out, h_out, w_out = out.shape

@@ -9,6 +9,7 @@ import mmstt  # noqa: F401
 from mmstt.models.necks import (FactorizedAttention, SpatioTemporalTransformer,
                                 STTBlock, resize_spatial_embed,
                                 resize_temporal_embed)
+from mmstt.models.necks.spatio_temporal_transformer import chunk_budget
 
 IN_CH, DIMS, HEADS, FRAMES, GRID = 12, 32, 4, 6, (3, 4)
 
@@ -154,6 +155,32 @@ def test_chunking_is_exact():
     assert torch.allclose(whole, chunked, atol=1e-6)
 
 
+def test_chunk_budget_counts_bytes():
+    x = torch.zeros(1)
+    assert chunk_budget(150, x) == 150
+    assert chunk_budget(150, x.bfloat16()) == 300
+    assert chunk_budget(150, x.half()) == 300
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert chunk_budget(150, x) == 300
+    assert chunk_budget(150, x.double()) == 75
+
+
+def test_bf16_chunks_hold_twice_the_clips():
+    """Under bf16 autocast a 150-token budget holds 4 clips, not 2."""
+    neck = _neck(output='cls')
+    x = _feats(b=5)
+    sizes = []
+    neck.blocks[0].register_forward_hook(
+        lambda m, i, o: sizes.append(o.shape[0]))
+    neck.chunk_tokens = 150
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        chunked = neck(x)
+        neck.chunk_tokens = 0
+        whole = neck(x)
+    assert sizes == [4, 1, 5]
+    assert torch.allclose(whole.float(), chunked.float(), atol=2e-2)
+
+
 def _sublayer_outputs_with_frame_3_changed(axis: str):
     """First block's ``axis`` attention output, for clips and for the same
     clips with frame 3 of the input feature maps changed."""
@@ -289,8 +316,9 @@ def test_bf16_autocast_inference_and_training():
         ref = neck(x)
         with torch.autocast('cpu', dtype=torch.bfloat16):
             low = neck(x)
-    assert low.dtype == torch.bfloat16
-    cos = F.cosine_similarity(low.float(), ref, dim=1)
+    # Blocks in bf16, the pooled embedding normalised in float32.
+    assert low.dtype == torch.float32
+    cos = F.cosine_similarity(low, ref, dim=1)
     assert (cos > 0.99).all(), cos
     neck.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -298,6 +326,14 @@ def test_bf16_autocast_inference_and_training():
     out.float().sum().backward()
     grads = [p.grad for p in neck.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_embedding_dtype_follows_the_norm_parameters():
+    neck = _neck(output='mean').bfloat16()
+    with torch.no_grad():
+        out = neck(_feats().bfloat16())
+    assert out.dtype == torch.bfloat16
+    assert torch.isfinite(out).all()
 
 
 def test_bad_arguments_and_inputs():
