@@ -10,9 +10,9 @@ def _f(value: float, digits: int = 2) -> str:
     return f'{value:.{digits}f}'
 
 
-def _pct(value: float) -> str:
-    """Format a fraction as a percentage."""
-    return f'{100 * value:.0f}%'
+def _pct(value: float, digits: int = 0) -> str:
+    """Format a fraction as a percentage with ``digits`` decimals."""
+    return f'{100 * value:.{digits}f}%'
 
 
 #: Share of the CPU taken by other processes above which a run is flagged.
@@ -176,7 +176,7 @@ def _rows(results: dict) -> List[List[str]]:
     if agree:
         rows.append([
             'bf16 top-1 agreement with fp32', '',
-            _pct(agree['top1_agreement']),
+            _pct(agree['top1_agreement'], 1),
             f"{agree['views']} views, {agree['disagreements']} differ "
             '(target >= 99%); largest fp32 top-2 margin among them '
             f"{_f(agree['max_margin_of_disagreements'], 4)}, views with a "
@@ -184,6 +184,17 @@ def _rows(results: dict) -> List[List[str]]:
             f"{agree['views_with_margin_below_2x_error']}; "
             f"{agree['weights']}"
         ])
+        small = agree.get('trained_small_stt')
+        if small:
+            rows.append([
+                'bf16 top-1 agreement, trained small STT', '',
+                _pct(small['top1_agreement'], 2),
+                f"{small['views']} clips, {small['disagreements']} differ; "
+                'mmstt.testing ORDER_STT trained to '
+                f"{_pct(small['train_accuracy'])} on the frame-order task "
+                f"(fp32 accuracy on these clips {_pct(small['fp32_accuracy'])}"
+                f", max bf16 score error {_f(small['max_abs_score_diff'], 4)})"
+            ])
     cuda = results.get('cuda')
     if cuda:
         for kind in ('inference', 'training'):

@@ -66,6 +66,7 @@ SETTINGS: Dict[str, Dict[str, object]] = dict(
         agree_fit_views=64,
         agree_eval_views=256,
         agree_calib_views=64,
+        agree_small_stt=(64, 1000, 40),
         e2e_steps=3,
         e2e_warmup=1),
     quick=dict(
@@ -94,6 +95,7 @@ SETTINGS: Dict[str, Dict[str, object]] = dict(
         agree_fit_views=2,
         agree_eval_views=2,
         agree_calib_views=2,
+        agree_small_stt=(4, 4, 1),
         e2e_steps=1,
         e2e_warmup=1))
 
@@ -343,10 +345,14 @@ def _sections(args: argparse.Namespace, s: dict, device: torch.device,
 
     def agreement() -> dict:
         # A copy: the probe and the BN calibration change the weights.
-        return bench_agreement.bench_agreement(
+        out = bench_agreement.bench_agreement(
             copy.deepcopy(state['model']), state['data_root'], device,
             s['batch'], s['agree_fit_views'], s['agree_eval_views'],
             args.checkpoint, s['agree_calib_views'])
+        if device.type == 'cpu':
+            out['trained_small_stt'] = bench_agreement.trained_stt_agreement(
+                *s['agree_small_stt'])
+        return out
 
     def diagnosis() -> dict:
         from benchmarks.diagnose import run_ablations

@@ -48,6 +48,11 @@ def check_targets(results: dict) -> Dict[str, Dict[str, object]]:
         out['bf16_top1_agreement'] = _target(
             agree['top1_agreement'], 0.99,
             'bf16 vs fp32 top-1 agreement (fraction)')
+        small = agree.get('trained_small_stt')
+        if small:
+            out['bf16_top1_agreement_trained_small_stt'] = _target(
+                small['top1_agreement'], 0.99,
+                'bf16 vs fp32 top-1 agreement, trained small STT (fraction)')
     data = results.get('data_pipeline')
     train = results.get('training')
     if data and train:

@@ -32,12 +32,14 @@ def test_targets_hold_and_fail() -> None:
     """Target rows compare values with thresholds."""
     results = dict(
         inference=dict(bf16_speedup=2.0),
-        bf16_agreement=dict(top1_agreement=0.95),
+        bf16_agreement=dict(
+            top1_agreement=0.95, trained_small_stt=dict(top1_agreement=0.995)),
         training=dict(fp32=dict(clips_per_s=2.0), bf16=dict(clips_per_s=4.0)),
         data_pipeline=dict(frames=dict(clips_per_s=5.0)))
     targets = check_targets(results)
     assert targets['bf16_inference_speedup']['holds']
     assert not targets['bf16_top1_agreement']['holds']
+    assert targets['bf16_top1_agreement_trained_small_stt']['holds']
     # 5 clips/s against the faster training (4 clips/s) is 1.25x < 1.5x.
     assert targets['data_frames_vs_training']['value'] == pytest.approx(1.25)
     assert failed(targets) == [

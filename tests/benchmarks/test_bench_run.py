@@ -82,9 +82,12 @@ def test_quick_run_writes_results(tmp_path) -> None:
     agree = results['bf16_agreement']
     assert 0.0 <= agree['top1_agreement'] <= 1.0
     assert agree['views'] > 0
+    small = agree['trained_small_stt']
+    assert small['views'] == 8 and 0.0 <= small['top1_agreement'] <= 1.0
     targets = results['targets']
     for name in ('neck_forward_fp32', 'neck_forward_backward_fp32',
                  'model_fp32_peak_fraction', 'bf16_inference_speedup',
-                 'bf16_top1_agreement', 'data_frames_vs_training',
-                 'data_video_vs_training'):
+                 'bf16_top1_agreement',
+                 'bf16_top1_agreement_trained_small_stt',
+                 'data_frames_vs_training', 'data_video_vs_training'):
         assert isinstance(targets[name]['holds'], bool), name
