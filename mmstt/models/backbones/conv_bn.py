@@ -35,9 +35,11 @@ def conv_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module) -> torch.Tensor:
     current parameters (a few hundred thousand multiplies, no state), so the
     modules, their state dicts and their gradients are exactly those of the
     unfolded pair, and switching to training mode needs nothing. It saves
-    the BN pass over the activations: the ResNet-18 tokenizer's inference
-    measured ~6 % (float32) and ~5 % (bf16 autocast) faster on a 2-core CPU
-    (``benchmarks/``). The result equals ``bn(conv(x))`` up to rounding.
+    the BN pass over the activations: inference of the whole model measured
+    1.06-1.08x (float32) and 1.05-1.06x (bf16 autocast) faster in a fresh
+    process on a 2-core CPU, 1.00-1.03x inside the long benchmark process,
+    where fresh allocations cost less (docs/benchmarks.md). The result
+    equals ``bn(conv(x))`` up to rounding.
 
     Args:
         x (torch.Tensor): Input of ``conv``.
