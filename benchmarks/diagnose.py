@@ -15,7 +15,7 @@ the evidence for the defaults and recommendations in docs/benchmarks.md.
 import contextlib
 import copy
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from unittest import mock
 
 import torch
@@ -112,6 +112,31 @@ def _with_patches(
             return fn()
 
     return run
+
+
+def _default_speedup(
+        timings: Dict[str, dict],
+        names: Sequence[str],
+        precisions: Sequence[str] = PRECISIONS) -> Dict[str, float]:
+    """The default's speed-up over each variant, per precision.
+
+    Args:
+        timings (dict): :func:`time_interleaved` output with keys
+            ``'<name>/<precision>'``, ``'default/<precision>'`` among them.
+        names (Sequence[str]): Variants to compare with the default.
+        precisions (Sequence[str]): Precisions timed.
+
+    Returns:
+        dict: ``'over_<name>/<precision>'`` -> variant time / default time
+        (above 1: the default is faster).
+    """
+    return {
+        f'over_{name}/{p}':
+        timings[f'{name}/{p}']['median_s'] /
+        timings[f'default/{p}']['median_s']
+        for p in precisions
+        for name in names
+    }
 
 
 def _with_kernels(neck: nn.Module,
@@ -276,12 +301,8 @@ def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
         out[f'neck_kernels_{mode}'] = dict(
             timings=t,
             max_abs_diff_fp32=max_diff,
-            default_speedup={
-                f'over_{name}/{p}':
-                t[f'{name}/{p}']['median_s'] / t[f'default/{p}']['median_s']
-                for p in PRECISIONS
-                for name in variants if name != 'default'
-            })
+            default_speedup=_default_speedup(
+                t, [name for name in variants if name != 'default']))
 
     # 5. torch.compile (inductor) of the neck, bf16 forward+backward: the
     # case eager PyTorch leaves furthest from its bound.
@@ -309,26 +330,17 @@ def run_ablations(config: str, model: nn.Module, x: torch.Tensor,
         for name, patches in _PREVIOUS.items():
             fns[f'{name}/{p}'] = _with_patches(whole(p), patches)
     t = time_interleaved(fns, warmup, repeats, device)
-    fb = {}
-    for name in ('bf16_softmax', 'token_budget'):
-        fb[f'default/{name}'] = forward_backward_fn(neck, feats, device,
-                                                    'bf16')
-        fb[name] = _with_patches(fb[f'default/{name}'], _PREVIOUS[name])
+    neck_switches = ('bf16_softmax', 'token_budget')
+    fb = {'default/bf16': forward_backward_fn(neck, feats, device, 'bf16')}
+    for name in neck_switches:
+        fb[f'{name}/bf16'] = _with_patches(fb['default/bf16'], _PREVIOUS[name])
     tb = time_interleaved(fb, warmup, repeats, device)
     out['inference_switches'] = dict(
         timings=t,
         neck_bf16_forward_backward=tb,
-        default_speedup={
-            f'over_{name}/{p}':
-            t[f'{name}/{p}']['median_s'] / t[f'default/{p}']['median_s']
-            for p in PRECISIONS
-            for name in _PREVIOUS
-        },
-        default_speedup_neck_bf16_forward_backward={
-            f'over_{name}':
-            tb[name]['median_s'] / tb[f'default/{name}']['median_s']
-            for name in ('bf16_softmax', 'token_budget')
-        })
+        default_speedup=_default_speedup(t, list(_PREVIOUS)),
+        default_speedup_neck_bf16_forward_backward=_default_speedup(
+            tb, neck_switches, ('bf16', )))
 
     fns = {}
     for p in PRECISIONS:
