@@ -16,8 +16,8 @@ activations are, which leaves clip features that differ little from clip
 to clip (the common part dominates the LayerNorm-ed class token), so that
 bf16 rounding is large relative to the differences. Calibration took
 that ratio from about 10 % to 4 % on the benchmark clips; the weights stay
-random, so the estimate is still no substitute for a trained checkpoint. ``feature_noise_to_spread`` reports
-the ratio so a reader can judge.
+random, so the estimate is still no substitute for a trained checkpoint.
+``feature_noise_to_spread`` reports the ratio so a reader can judge.
 """
 import random
 import time
