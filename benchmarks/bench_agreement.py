@@ -27,11 +27,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .bench_data import DATA_CONFIG
+from .bench_data import build_train_dataset
 from .bench_model import inference_step
 from .model_factory import classifier_layer
 from .precision import autocast_ctx
@@ -53,16 +52,7 @@ def draw_views(data_root: str, count: int, seed: int) -> List[dict]:
     Returns:
         list[dict]: Packed samples (``inputs``, ``data_samples``).
     """
-    from mmaction.registry import DATASETS
-    cfg = Config.fromfile(DATA_CONFIG)
-    dataset = DATASETS.build(
-        dict(
-            type='DFEWDataset',
-            data_root=data_root,
-            fold=1,
-            split='train',
-            media='frames',
-            pipeline=cfg.train_pipeline))
+    dataset = build_train_dataset(data_root, 'frames')
     random.seed(seed)
     np.random.seed(seed)
     return [dataset[i % len(dataset)] for i in range(count)]

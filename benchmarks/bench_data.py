@@ -22,7 +22,8 @@ from mmengine.config import Config
 from .model_factory import REPO_ROOT
 
 __all__ = [
-    'DATA_CONFIG', 'make_sample_root', 'build_train_loader', 'bench_pipeline'
+    'DATA_CONFIG', 'make_sample_root', 'build_train_dataset',
+    'build_train_loader', 'bench_pipeline'
 ]
 
 DATA_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'dfew.py')
@@ -58,6 +59,35 @@ def _pipeline(cfg: Config, media: str) -> list:
     return copy.deepcopy(cfg[key])
 
 
+def build_train_dataset(data_root: str,
+                        media: str,
+                        config: str = DATA_CONFIG) -> torch.utils.data.Dataset:
+    """The fold-1 DFEW training split with the config's training pipeline.
+
+    Args:
+        data_root (str): DFEW-layout root.
+        media (str): ``'frames'`` (JPEG folders) or ``'video'`` (mp4).
+        config (str): Data config with the pipelines.
+
+    Returns:
+        torch.utils.data.Dataset: The ``DFEWDataset``.
+    """
+    from mmaction.registry import DATASETS
+    from mmaction.utils import register_all_modules
+
+    import mmstt  # noqa: F401
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(config)
+    return DATASETS.build(
+        dict(
+            type='DFEWDataset',
+            data_root=data_root,
+            fold=1,
+            split='train',
+            media=media,
+            pipeline=_pipeline(cfg, media)))
+
+
 def build_train_loader(
         data_root: str,
         media: str,
@@ -84,22 +114,10 @@ def build_train_loader(
         torch.utils.data.DataLoader: The loader.
     """
     import cv2
-    from mmaction.registry import DATASETS
-    from mmaction.utils import register_all_modules
     from mmengine.dataset import pseudo_collate
 
-    import mmstt  # noqa: F401
-    register_all_modules(init_default_scope=True)
     cv2.setNumThreads(0)
-    cfg = Config.fromfile(config)
-    dataset = DATASETS.build(
-        dict(
-            type='DFEWDataset',
-            data_root=data_root,
-            fold=1,
-            split='train',
-            media=media,
-            pipeline=_pipeline(cfg, media)))
+    dataset = build_train_dataset(data_root, media, config)
     sampler = torch.utils.data.RandomSampler(
         dataset,
         replacement=True,
