@@ -7,7 +7,7 @@
 """
 # isort: off
 from .utils import compat  # noqa: F401  (must run first)
-from . import apis, datasets, evaluation, models  # noqa: F401
+from . import apis, datasets, engine, evaluation, models  # noqa: F401
 # isort: on
 from .version import __version__, version_info
 

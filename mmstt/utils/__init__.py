@@ -1,10 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 # ``compat`` repairs the OpenMMLab stack; it must run before anything else.
-from .compat import (allowlist_checkpoint_globals, apply_all,
-                     checkpoint_safe_globals, drn_module_available,
-                     install_drn_placeholder, load_local_checkpoint)
+from .compat import (apply_all, drn_module_available, install_drn_placeholder,
+                     load_from_local)
+from .safe_loading import (CheckpointReadError, CheckpointRefusedError,
+                           checkpoint_safe_globals, mmstt_safe_globals,
+                           safe_load_file)
 
 __all__ = [
-    'allowlist_checkpoint_globals', 'apply_all', 'checkpoint_safe_globals',
-    'drn_module_available', 'install_drn_placeholder', 'load_local_checkpoint'
+    'CheckpointReadError', 'CheckpointRefusedError', 'apply_all',
+    'checkpoint_safe_globals', 'drn_module_available',
+    'install_drn_placeholder', 'load_from_local', 'mmstt_safe_globals',
+    'safe_load_file'
 ]

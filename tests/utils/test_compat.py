@@ -17,7 +17,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch.utils.data import Dataset
 
 import mmstt  # noqa: F401  (applies the repairs)
-from mmstt.utils import compat
+from mmstt.utils import compat, mmstt_safe_globals
 
 
 def _pickle_globals(path: str) -> set:
@@ -162,7 +162,8 @@ def test_runner_checkpoint_resumes_through_safe_loader(tmp_path):
     # rejects, and the allowlist covers every one of them.
     names = _pickle_globals(ckpt)
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in names
-    assert torch.serialization.get_unsafe_globals_in_checkpoint(ckpt) == []
+    with mmstt_safe_globals():
+        assert torch.serialization.get_unsafe_globals_in_checkpoint(ckpt) == []
 
     second = _runner(work_dir, max_epochs=2, resume=True, load_from=ckpt)
     second.train()
@@ -173,7 +174,7 @@ def test_runner_checkpoint_resumes_through_safe_loader(tmp_path):
     assert isinstance(history, HistoryBuffer)
     assert len(history.data[0]) == 8
     # Resumed weights are those of the first run's checkpoint, trained on.
-    state = torch.load(ckpt, weights_only=True)['state_dict']
+    state = compat.load_from_local(ckpt)['state_dict']
     assert not torch.equal(state['fc.weight'], second.model.fc.weight.detach())
 
 
@@ -227,7 +228,7 @@ def test_allowlisted_callables_are_narrow(tmp_path, payload):
     path = tmp_path / 'narrow.pth'
     torch.save({'x': _Reducer(*payload)}, str(path))
     with pytest.raises(pickle.UnpicklingError, match='narrow.pth'):
-        compat.load_local_checkpoint(str(path))
+        compat.load_from_local(str(path))
 
 
 def test_numpy_objects_and_statistics_round_trip(tmp_path):
@@ -242,7 +243,7 @@ def test_numpy_objects_and_statistics_round_trip(tmp_path):
     }
     path = tmp_path / 'np.pth'
     torch.save(obj, str(path))
-    loaded = compat.load_local_checkpoint(str(path))
+    loaded = compat.load_from_local(str(path))
     np.testing.assert_array_equal(loaded['array'], obj['array'])
     assert loaded['scalar'] == np.float64(3.25)
     assert loaded['int'] == 7 and loaded['int'].dtype == np.int64
@@ -253,4 +254,4 @@ def test_numpy_objects_and_statistics_round_trip(tmp_path):
 def test_missing_checkpoint_names_file(tmp_path):
     missing = tmp_path / 'nope.pth'
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        compat.load_local_checkpoint(str(missing))
+        compat.load_from_local(str(missing))
