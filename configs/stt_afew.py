@@ -14,9 +14,15 @@ _base_ = [
 # The DFEW fold-1 checkpoint to start from. A glob is resolved by
 # tools/train.py (exactly one file must match; the checkpoint hook keeps
 # only one best file per work dir). Override with
-# --cfg-options load_from=PATH. Labels share the DFEW order, so every
-# weight (classifier included) is reused.
+# --cfg-options load_from=PATH.
 load_from = 'work_dirs/stt_dfew_fold1/best_dfer_uar_epoch_*.pth'
+# Fine-tuning across data sets: every weight is loaded strictly except the
+# classifier, whose rows are matched by class name (the checkpoint's
+# meta['dataset_meta']['classes'] vs AFEWDataset's). AFEW has DFEW's seven
+# classes in DFEW's order, so every row is reused; a class the checkpoint
+# lacks would start fresh. 'strict' (the default elsewhere) refuses any
+# difference.
+load_head = 'map_classes'
 
 # Val_AFEW is both the per-epoch validation set and the reported evaluation
 # set (AFEW's test labels are unreleased): 'best' reports the best epoch on

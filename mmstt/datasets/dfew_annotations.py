@@ -8,12 +8,15 @@
 * Former-DFER list files: ``<frame_dir> <num_frames> <label0>`` per line,
   labels already 0-based in the same order.
 
-Every problem is reported with the file and line.
+Every problem is reported with the file and line. Files are decoded by
+:func:`~mmstt.datasets.annotation_text.read_annotation_text` (UTF-8 with
+or without BOM, UTF-16 with BOM; other encodings are refused by name).
 """
 import csv
 import os.path as osp
 from typing import List, NamedTuple, Optional
 
+from .annotation_text import AnnotationText, read_annotation_text
 from .dfer_classes import DFER_CLASSES
 from .errors import DFERDataError
 
@@ -121,6 +124,15 @@ def _fail(errors: Optional[List[str]], message: str) -> None:
     errors.append(message)
 
 
+def _read(path: str, errors: Optional[List[str]]) -> Optional[AnnotationText]:
+    """Decode ``path``; on failure raise or collect and return ``None``."""
+    try:
+        return read_annotation_text(path)
+    except DFERDataError as err:
+        _fail(errors, str(err))
+        return None
+
+
 def parse_dfew_csv(path: str,
                    errors: Optional[List[str]] = None) -> List[DFEWRow]:
     """Parse a DFEW split file.
@@ -136,18 +148,18 @@ def parse_dfew_csv(path: str,
         list[DFEWRow]: Rows with 0-based labels and normalised clip ids.
 
     Raises:
-        DFERDataError: Missing/empty file, missing header, malformed row,
-            label outside 1..7 or duplicated clip id (``path:line``).
+        DFERDataError: Missing file, undecodable file, no clip listed
+            (empty or header only: "no clips listed in FILE"), missing
+            header, malformed row, label outside 1..7 or duplicated clip id
+            (``path:line``).
     """
-    if not osp.isfile(path):
-        _fail(errors, f'{path}: annotation file does not exist')
+    text = _read(path, errors)
+    if text is None:
         return []
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        lines = list(csv.reader(f))
-    numbered = [(i + 1, row) for i, row in enumerate(lines)
+    numbered = [(i + 1, row) for i, row in enumerate(csv.reader(text.lines))
                 if any(cell.strip() for cell in row)]
     if not numbered:
-        _fail(errors, f'{path}: annotation file is empty')
+        _fail(errors, f'no clips listed in {path} (the file is empty)')
         return []
     header_line, header = numbered[0]
     names = [cell.strip().lower() for cell in header]
@@ -188,6 +200,10 @@ def parse_dfew_csv(path: str,
             continue
         seen[clip] = line_no
         rows.append(DFEWRow(clip, label - 1, line_no))
+    if len(numbered) == 1:
+        _fail(
+            errors, f'no clips listed in {path} (only the header on line '
+            f'{header_line})')
     return rows
 
 
@@ -209,40 +225,38 @@ def parse_former_dfer_list(path: str,
         DFERDataError: Missing/empty file, malformed line, negative frame
             count or label outside 0..6 (``path:line``).
     """
-    if not osp.isfile(path):
-        _fail(errors, f'{path}: annotation file does not exist')
+    text = _read(path, errors)
+    if text is None:
         return []
     rows: List[DFEWRow] = []
     num_lines = 0
-    with open(path, encoding='utf-8-sig') as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            num_lines += 1
-            where = f'{path}:{line_no}'
-            fields = line.strip().rsplit(maxsplit=2)
-            if len(fields) != 3:
-                _fail(
-                    errors, f'{where}: malformed line {line.strip()!r} '
-                    '(expected "<frame_dir> <num_frames> <label>")')
-                continue
-            frame_dir, count_str, label_str = fields
-            try:
-                count, label = int(count_str), int(label_str)
-            except ValueError:
-                _fail(
-                    errors, f'{where}: frame count and label must be '
-                    f'integers in {line.strip()!r}')
-                continue
-            if count < 0:
-                _fail(errors, f'{where}: negative frame count {count}')
-                continue
-            if not 0 <= label < NUM_CLASSES:
-                _fail(
-                    errors, f'{where}: label {label} outside '
-                    f'0..{NUM_CLASSES - 1}')
-                continue
-            rows.append(DFEWRow(frame_dir, label, line_no, count))
+    for line_no, line in enumerate(text.lines, start=1):
+        if not line.strip():
+            continue
+        num_lines += 1
+        where = f'{path}:{line_no}'
+        fields = line.strip().rsplit(maxsplit=2)
+        if len(fields) != 3:
+            _fail(
+                errors, f'{where}: malformed line {line.strip()!r} '
+                '(expected "<frame_dir> <num_frames> <label>")')
+            continue
+        frame_dir, count_str, label_str = fields
+        try:
+            count, label = int(count_str), int(label_str)
+        except ValueError:
+            _fail(
+                errors, f'{where}: frame count and label must be '
+                f'integers in {line.strip()!r}')
+            continue
+        if count < 0:
+            _fail(errors, f'{where}: negative frame count {count}')
+            continue
+        if not 0 <= label < NUM_CLASSES:
+            _fail(errors, f'{where}: label {label} outside '
+                  f'0..{NUM_CLASSES - 1}')
+            continue
+        rows.append(DFEWRow(frame_dir, label, line_no, count))
     if num_lines == 0:
-        _fail(errors, f'{path}: annotation file is empty')
+        _fail(errors, f'no clips listed in {path} (the file is empty)')
     return rows

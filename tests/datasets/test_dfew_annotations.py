@@ -42,7 +42,9 @@ def test_parse_csv_column_order_and_bom(tmp_path) -> None:
     ('video_name,label\n1,8\n', r's\.csv:2: label 8 outside 1\.\.7'),
     ('video_name,label\n1,1\n01,2\n', r's\.csv:3: clip 00001 listed twice'),
     ('1,1\n2,2\n', r's\.csv:1: expected the header'),
-    ('\n\n', r's\.csv: annotation file is empty'),
+    ('\n\n', r'no clips listed in .*s\.csv \(the file is empty\)'),
+    ('video_name,label\n', r'no clips listed in .*s\.csv \(only the header'),
+    ('video_name,label\r\n\r\n', r'no clips listed in .*s\.csv'),
 ])
 def test_parse_csv_errors_name_file_and_line(tmp_path, text, match) -> None:
     path = _write(tmp_path / 's.csv', text)
@@ -87,7 +89,7 @@ def test_parse_former_dfer_list(tmp_path) -> None:
     ('a 10 0\nb x 1\n', r'l\.txt:2: frame count and label'),
     ('a 10 7\n', r'l\.txt:1: label 7 outside 0\.\.6'),
     ('a -1 0\n', r'l\.txt:1: negative frame count'),
-    ('', r'l\.txt: annotation file is empty'),
+    ('', r'no clips listed in .*l\.txt \(the file is empty\)'),
 ])
 def test_parse_list_errors(tmp_path, text, match) -> None:
     path = _write(tmp_path / 'l.txt', text)

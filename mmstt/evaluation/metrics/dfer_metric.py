@@ -15,9 +15,7 @@ from mmengine.dist import (broadcast_object_list, collect_results,
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MessageHub, MMLogger, print_log
 
-from ...datasets.dfer_classes import DFER_CLASSES
-
-__all__ = ['DFERMetric', 'dfer_scores']
+__all__ = ['DFERMetric', 'dfer_scores', 'row_percent']
 
 
 def dfer_scores(pred: Sequence[int], gt: Sequence[int],
@@ -71,6 +69,24 @@ def dfer_scores(pred: Sequence[int], gt: Sequence[int],
         confusion=confusion)
 
 
+def row_percent(confusion: np.ndarray) -> np.ndarray:
+    """Row-normalise a confusion matrix to percent of each true class.
+
+    Args:
+        confusion (np.ndarray): ``(K, K)`` counts, rows = ground truth.
+
+    Returns:
+        np.ndarray: ``(K, K)`` float; row ``i`` sums to 100, or is all NaN
+        when class ``i`` has no ground-truth sample.
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    support = confusion.sum(axis=1, keepdims=True)
+    out = np.full_like(confusion, np.nan)
+    present = support[:, 0] > 0
+    out[present] = 100 * confusion[present] / support[present]
+    return out
+
+
 def _as_int(value: Any) -> int:
     """A label stored as int, tensor or array, as ``int``."""
     if isinstance(value, torch.Tensor):
@@ -89,15 +105,25 @@ def _as_int(value: Any) -> int:
 class DFERMetric(BaseMetric):
     """WAR / UAR / per-class recall / confusion matrix for DFER.
 
+    Works for any number of classes. The class names come from
+    ``class_names`` or, by default, from ``dataset_meta['classes']``,
+    which the Runner's loops set from the evaluated data set's
+    ``METAINFO`` (7 names for DFEW/AFEW/FERV39k, 11 for MAFW).
+
     Logs ``dfer/war`` and ``dfer/uar`` (percent) and one
     ``dfer/recall_<class>`` per class (percent, NaN when the class has no
-    ground-truth sample), logs the confusion matrix as a table, and writes
-    it as ``<prefix>_confusion_matrix.json`` and ``.png`` (rows = ground
-    truth, columns = prediction) into ``out_dir`` - by default the log
-    folder of the running experiment (``work_dir/<timestamp>``), found
-    from the current :class:`~mmengine.logging.MMLogger`'s log file. The
-    files are overwritten by every evaluation; the JSON records after how
-    many training epochs it was made (``None`` outside training).
+    ground-truth sample), logs the confusion matrix as a table in percent
+    of each true class, and writes it as ``<prefix>_confusion_matrix.json``
+    (counts and row percentages) and ``.png`` (row percentages with
+    counts; rows = ground truth, columns = prediction) into ``out_dir`` -
+    by default the log folder of the running experiment
+    (``work_dir/<timestamp>``), found from the current
+    :class:`~mmengine.logging.MMLogger`'s log file. The files are
+    overwritten by every evaluation; the JSON records after how many
+    training epochs it was made (``None`` outside training).
+
+    A prediction score that is NaN or infinite (a diverged model) is an
+    error naming the sample, never silently scored as its arg-max.
 
     Exact with several processes: results are gathered without
     truncation and, when the data samples carry ``sample_idx`` (add it to
@@ -109,8 +135,9 @@ class DFERMetric(BaseMetric):
     ``DefaultSampler``.
 
     Args:
-        class_names (Sequence[str]): Class names in label order. Defaults
-            to :data:`mmstt.datasets.DFER_CLASSES`.
+        class_names (Sequence[str], optional): Class names in label order,
+            overriding the data set's. Defaults to ``None``
+            (``dataset_meta['classes']``).
         out_dir (str, optional): Folder for the confusion matrix files.
             Defaults to ``None`` (the experiment's log folder; nothing is
             written when there is none).
@@ -125,7 +152,7 @@ class DFERMetric(BaseMetric):
     default_prefix = 'dfer'
 
     def __init__(self,
-                 class_names: Sequence[str] = DFER_CLASSES,
+                 class_names: Optional[Sequence[str]] = None,
                  out_dir: Optional[str] = None,
                  save_confusion_matrix: bool = True,
                  collect_device: str = 'cpu',
@@ -135,11 +162,47 @@ class DFERMetric(BaseMetric):
             collect_device=collect_device,
             prefix=prefix,
             collect_dir=collect_dir)
-        self.class_names = tuple(class_names)
+        self._class_names = (None if class_names is None else tuple(
+            str(n) for n in class_names))
         self.out_dir = out_dir
         self.save_confusion_matrix = save_confusion_matrix
         #: Paths of the files written by the last evaluation.
         self.written_files: List[str] = []
+
+    @property
+    def class_names(self) -> tuple:
+        """Class names in label order (``class_names`` or the data set's).
+
+        Raises:
+            ValueError: If neither ``class_names`` nor
+                ``dataset_meta['classes']`` is known, or both are and
+                their lengths differ.
+        """
+        meta = (self.dataset_meta or {}).get('classes')
+        meta = None if meta is None else tuple(str(n) for n in meta)
+        if self._class_names is not None:
+            if meta is not None and len(meta) != len(self._class_names):
+                raise ValueError(
+                    f'{self.__class__.__name__}: class_names has '
+                    f'{len(self._class_names)} names but the data set has '
+                    f'{len(meta)} classes ({", ".join(meta)})')
+            return self._class_names
+        if meta is None:
+            raise ValueError(
+                f'{self.__class__.__name__} does not know the class names: '
+                "pass class_names, or evaluate a data set whose METAINFO "
+                "has 'classes' (the Runner then sets dataset_meta)")
+        return meta
+
+    @staticmethod
+    def _describe(sample: dict) -> str:
+        """Short description of a sample for error messages."""
+        parts = []
+        for key in ('sample_idx', 'clip_id'):
+            value = sample.get(key)
+            if value is not None:
+                parts.append(f'{key}={value}')
+        return ', '.join(parts) or 'no sample_idx/clip_id'
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store ``(prediction, ground truth, sample index)`` per sample.
@@ -147,22 +210,37 @@ class DFERMetric(BaseMetric):
         Args:
             data_batch (Any): Unused.
             data_samples (Sequence[dict]): Outputs of the model as dicts
-                with ``gt_label`` and ``pred_label`` or ``pred_score``
-                (``(K,)``), optionally ``sample_idx``.
+                with ``gt_label`` and ``pred_score`` (``(K,)``) and/or
+                ``pred_label``, optionally ``sample_idx`` and ``clip_id``.
+
+        Raises:
+            ValueError: If a ``pred_score`` holds NaN or infinity.
         """
         for sample in data_samples:
+            num_scores = None
+            if 'pred_score' in sample:
+                score = sample['pred_score']
+                if isinstance(score, torch.Tensor):
+                    score = score.detach().float().cpu().numpy()
+                score = np.asarray(score, dtype=np.float64).reshape(-1)
+                if not np.isfinite(score).all():
+                    raise ValueError(
+                        f'{self.__class__.__name__}: non-finite prediction '
+                        f'scores ({self._describe(sample)}): '
+                        f'{np.array2string(score, precision=4)}. The model '
+                        'has diverged (NaN/inf weights or activations); '
+                        'its predictions cannot be scored')
+                num_scores = len(score)
             if 'pred_label' in sample:
                 pred = _as_int(sample['pred_label'])
             else:
-                score = sample['pred_score']
-                if isinstance(score, torch.Tensor):
-                    score = score.detach().cpu().numpy()
-                pred = int(np.argmax(np.asarray(score)))
+                pred = int(np.argmax(score))
             idx = sample.get('sample_idx')
             self.results.append(
                 dict(
                     pred=pred,
                     gt=_as_int(sample['gt_label']),
+                    num_scores=num_scores,
                     sample_idx=None if idx is None else int(idx)))
 
     def _deduplicate(self, results: List[dict], size: int) -> List[dict]:
@@ -221,9 +299,21 @@ class DFERMetric(BaseMetric):
 
         Returns:
             dict: ``war``, ``uar`` and ``recall_<class>`` in percent.
+
+        Raises:
+            ValueError: If the model gives another number of scores than
+                there are classes, or a label lies outside the classes.
         """
+        names = self.class_names
+        widths = {r.get('num_scores') for r in results} - {None}
+        if widths and widths != {len(names)}:
+            raise ValueError(
+                f'{self.__class__.__name__}: the model outputs '
+                f'{sorted(widths)} scores per clip but the data set has '
+                f'{len(names)} classes ({", ".join(names)}); check the '
+                "head's num_classes")
         scores = dfer_scores([r['pred'] for r in results],
-                             [r['gt'] for r in results], len(self.class_names))
+                             [r['gt'] for r in results], len(names))
         metrics = dict(war=100 * scores['war'], uar=100 * scores['uar'])
         for name, rec in zip(self.class_names, scores['recall']):
             metrics[f'recall_{name}'] = float(100 * rec)
@@ -240,20 +330,25 @@ class DFERMetric(BaseMetric):
         return metrics
 
     def _log_table(self, scores: Dict[str, Any], total: int) -> None:
-        """Log the confusion matrix and recalls as a text table."""
-        width = max(8, max(len(n) for n in self.class_names) + 1)
+        """Log the confusion matrix (percent of each true class)."""
+        names = self.class_names
+        width = max(8, max(len(n) for n in names) + 1)
         head = 'gt \\ pred'.ljust(width) + ''.join(n[:width - 1].rjust(width)
-                                                   for n in self.class_names)
-        lines = [head + 'recall %'.rjust(10)]
-        for name, row, rec in zip(self.class_names, scores['confusion'],
-                                  scores['recall']):
+                                                   for n in names)
+        lines = [head + 'clips'.rjust(8) + 'recall %'.rjust(10)]
+        percent = row_percent(scores['confusion'])
+        for name, row, n, rec in zip(names, percent, scores['support'],
+                                     scores['recall']):
             rec_str = '-' if np.isnan(rec) else f'{100 * rec:.2f}'
+            cells = ''.join(
+                ('-' if np.isnan(v) else f'{v:.1f}').rjust(width) for v in row)
             lines.append(
-                name.ljust(width) + ''.join(str(v).rjust(width)
-                                            for v in row) + rec_str.rjust(10))
+                name.ljust(width) + cells + str(n).rjust(8) +
+                rec_str.rjust(10))
         print_log(
             f'DFER evaluation on {total} clips: WAR {100 * scores["war"]:.2f}'
-            f', UAR {100 * scores["uar"]:.2f}\n' + '\n'.join(lines),
+            f', UAR {100 * scores["uar"]:.2f} (confusion matrix in % of '
+            'each ground-truth class)\n' + '\n'.join(lines),
             logger='current')
 
     def _resolve_out_dir(self) -> Optional[str]:
@@ -282,34 +377,40 @@ class DFERMetric(BaseMetric):
         record = dict(
             classes=list(self.class_names),
             confusion_matrix=scores['confusion'].tolist(),
+            confusion_matrix_percent=[[
+                None if np.isnan(v) else round(float(v), 4) for v in row
+            ] for row in row_percent(scores['confusion'])],
             support=scores['support'].tolist(),
             recall=[
-                None if np.isnan(r) else float(r) for r in scores['recall']
+                None if np.isnan(r) else 100 * float(r)
+                for r in scores['recall']
             ],
-            war=scores['war'],
-            uar=scores['uar'],
+            war=100 * scores['war'],
+            uar=100 * scores['uar'],
             num_samples=total,
             epochs_trained=None if started is None else int(started) + 1,
-            note='rows: ground truth, columns: prediction; recall/war/uar '
-            'as fractions; UAR averages the classes present in the ground '
-            'truth')
+            note='rows: ground truth, columns: prediction; '
+            'confusion_matrix in clips, confusion_matrix_percent in % of '
+            'each ground-truth class (null: class absent); recall/war/uar '
+            'in % as logged; UAR averages the classes present in the '
+            'ground truth')
         with open(stem + '.json', 'w') as f:
             json.dump(record, f, indent=2)
         self._plot(stem + '.png', scores)
         return [stem + '.json', stem + '.png']
 
     def _plot(self, path: str, scores: Dict[str, Any]) -> None:
-        """Draw the row-normalised confusion matrix with counts."""
+        """Draw the confusion matrix in row percent, with counts."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         confusion = scores['confusion']
-        support = np.maximum(confusion.sum(axis=1, keepdims=True), 1)
-        norm = confusion / support
+        percent = row_percent(confusion)
+        norm = np.nan_to_num(percent / 100)
         k = len(self.class_names)
         fig = Figure(figsize=(1.0 + 0.9 * k, 1.0 + 0.8 * k))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
-        image = ax.imshow(norm, cmap='Blues', vmin=0.0, vmax=1.0)
+        image = ax.imshow(100 * norm, cmap='Blues', vmin=0.0, vmax=100.0)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         ax.set_xticks(range(k))
         ax.set_yticks(range(k))
@@ -318,16 +419,18 @@ class DFERMetric(BaseMetric):
         ax.set_xlabel('prediction')
         ax.set_ylabel('ground truth')
         ax.set_title(f'WAR {100 * scores["war"]:.2f}  '
-                     f'UAR {100 * scores["uar"]:.2f}')
+                     f'UAR {100 * scores["uar"]:.2f}  (% of true class)')
         for i in range(k):
             for j in range(k):
+                text = ('-' if np.isnan(percent[i, j]) else
+                        f'{percent[i, j]:.1f}\n({confusion[i, j]})')
                 ax.text(
                     j,
                     i,
-                    str(confusion[i, j]),
+                    text,
                     ha='center',
                     va='center',
-                    fontsize=8,
+                    fontsize=7,
                     color='white' if norm[i, j] > 0.5 else 'black')
         fig.tight_layout()
         fig.savefig(path, dpi=100)

@@ -36,6 +36,7 @@ for case in ('default', 'odd'):
                 collect_device=device,
                 collect_dir=collect_dir if device == 'cpu' else None,
                 save_confusion_matrix=False)
+            metric.dataset_meta = dict(classes=[f'c{k}' for k in range(7)])
             samples = []
             for i in shares[case][rank]:
                 s = ActionDataSample().set_gt_label(gt[i])
