@@ -13,6 +13,7 @@ from .frame_folder import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
 from .sample_data import make_afew_sample, make_dfew_sample
 from .transforms import *  # noqa: F401,F403
 from .transforms import DFERSampleFrames, FrameFolderDecode
+from .video_io import VideoReader, write_video
 
 __all__ = [
     'AFEWDataset', 'BaseDFERDataset', 'CLASS_FOLDER_ALIASES',
@@ -21,5 +22,6 @@ __all__ = [
     'MEDIA_ERRORS', 'VIDEO_EXTENSIONS', 'class_index_from_folder',
     'dfew_split_file_candidates', 'find_dfew_split_file', 'list_frame_files',
     'make_afew_sample', 'make_dfew_sample', 'natural_sort_key',
-    'normalize_clip_id', 'parse_dfew_csv', 'parse_former_dfer_list'
+    'normalize_clip_id', 'parse_dfew_csv', 'parse_former_dfer_list',
+    'VideoReader', 'write_video'
 ]
