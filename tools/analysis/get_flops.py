@@ -1,35 +1,22 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Parameters and FLOPs of an STT model (default: 16 x 112 x 112 clips).
 
-Two independent counts are printed:
-
-* mmengine's ``FlopAnalyzer`` (the fvcore counter that MMAction2's own
-  ``get_flops.py`` uses through ``get_model_complexity_info``), extended
-  with a handle for ``scaled_dot_product_attention``, which it does not
-  count by itself. Its convention is one fused multiply-add = 1 "flop",
-  i.e. it reports multiply-accumulates (MACs). It also counts norms
-  (BatchNorm/LayerNorm) as a few flops per element.
-* ``torch.utils.flop_counter.FlopCounterMode``, which counts the matmul,
-  convolution and attention kernels actually run, at 2 FLOPs per
-  multiply-add.
-
-``GFLOPs`` in ``docs/model_zoo.md`` are the second convention (2 per
-multiply-add), which is the one to set against a machine's FLOP/s.
+FLOPs come from :func:`mmstt.utils.count_flops`, the counter
+``benchmarks/`` uses too: the convolution, linear, matmul and attention
+kernels that run, at 2 FLOPs per multiply-add. ``GMACs`` (half the FLOPs)
+are printed for comparison with MMAction2's ``get_flops.py``, which counts
+one per multiply-add.
 """
 import argparse
 import json
-from collections import Counter
 from typing import Any, Dict, List
 
 import torch
 import torch.nn as nn
 from mmengine import Config, DictAction
-from mmengine.analysis import FlopAnalyzer
-from mmengine.analysis.jit_handles import get_shape
-from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.registry import init_default_scope
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils.flop_counter import FlopCounterMode
+
+from mmstt.utils.flops import count_flops, flop_table
 
 DEFAULT_CONFIG = 'configs/_base_/models/stt_r18.py'
 
@@ -56,7 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--table',
         action='store_true',
-        help="print mmengine's per-module table as well")
+        help='print the per-module FLOP table as well')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -65,49 +52,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
-    """MACs of ``scaled_dot_product_attention``: ``q k^T`` and ``p v``.
+def build_model(cfg: Config) -> nn.Module:
+    """Build the config's ``model`` in eval mode (random weights).
 
     Args:
-        inputs (list): JIT values ``q (..., L, E)``, ``k (..., S, E)``,
-            ``v (..., S, Ev)``, ...
-        outputs (list): JIT value of the output.
+        cfg (Config): Config with a ``model`` dict.
 
     Returns:
-        Counter: ``{'scaled_dot_product_attention': MACs}``.
+        nn.Module: The recognizer; no checkpoint is loaded (FLOPs do not
+        depend on the weights).
     """
-    q, k, v = (get_shape(inputs[i]) for i in range(3))
-    batch = 1
-    for size in q[:-2]:
-        batch *= size
-    length, dims = q[-2], q[-1]
-    keys, v_dims = k[-2], v[-1]
-    return Counter({
-        'scaled_dot_product_attention':
-        batch * length * keys * (dims + v_dims)
-    })
-
-
-class _Logits(nn.Module):
-    """Wrap a recognizer so that ``forward(x)`` returns its logits."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x, mode='tensor', stage='head')
-
-
-def build_model(cfg: Config) -> nn.Module:
-    """Build the config's ``model`` in eval mode (random weights)."""
     from mmaction.registry import MODELS
 
     import mmstt  # noqa: F401  (registers the STT modules)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
-    # FLOPs do not depend on the weights: never load a checkpoint here.
     if isinstance(backbone, dict):
         backbone.pop('init_cfg', None)
     return MODELS.build(model_cfg).eval()
@@ -121,42 +81,33 @@ def count(model: nn.Module, shape: List[int]) -> Dict[str, Any]:
         shape (list[int]): ``[views, C, T, H, W]``.
 
     Returns:
-        dict: ``params`` (total and per top-level module), ``macs``
-        (mmengine's count, total and per module) and ``flops`` (torch's
-        counter, 2 per multiply-add).
+        dict: ``input_shape``, ``params``, ``flops`` and ``macs`` (half the
+        FLOPs), each as the total and per top-level module.
     """
     x = torch.rand(1, *shape)
-    wrapped = _Logits(model).eval()
-    analyzer = FlopAnalyzer(wrapped, (x, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    by_module = analyzer.by_module()
+
+    def run() -> torch.Tensor:
+        with torch.no_grad():
+            return model(x, mode='tensor', stage='head')
+
     parts = [n for n, _ in model.named_children() if n != 'data_preprocessor']
     params = {
         n: sum(p.numel() for p in getattr(model, n).parameters())
         for n in parts
     }
     params['total'] = sum(params.values())
-    macs = {n: int(by_module.get(f'model.{n}', 0)) for n in parts}
-    macs['total'] = int(analyzer.total())
-    # FlopCounterMode has no formula for the fused CPU attention kernel;
-    # under SDPA's math backend the two attention products are plain bmm.
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
-            FlopCounterMode(display=False) as counter:
-        wrapped(x)
-    flops = {'total': int(counter.get_total_flops())}
-    per_module = counter.get_flop_counts()
-    for n in parts:
-        key = next((k for k in per_module if k.endswith(f'.{n}')), None)
-        flops[n] = int(sum(per_module[key].values())) if key else 0
-    table = complexity_stats_table(
-        analyzer, max_depth=3, show_param_shapes=False)
+    counted = count_flops(run, model)
+    flops = {n: counted.get(n, 0) for n in parts}
+    flops['total'] = counted['total']
     return dict(
         input_shape=[1] + list(shape),
         params=params,
-        macs=macs,
         flops=flops,
-        table=table)
+        macs={
+            k: v // 2
+            for k, v in flops.items()
+        },
+        table=lambda: flop_table(run))
 
 
 def main() -> None:
@@ -167,8 +118,8 @@ def main() -> None:
     model = build_model(cfg)
     result = count(model, args.shape)
     table = result.pop('table')
-    if args.table and table:
-        print(table)
+    if args.table:
+        print(table())
     shape = ' x '.join(str(s) for s in result['input_shape'])
     print(f'Config: {args.config}')
     print(f'Input: {shape} (N x views x C x T x H x W)')
@@ -177,9 +128,8 @@ def main() -> None:
         print(f"{part:<12}{result['params'][part] / 1e6:>12.2f}"
               f"{result['macs'].get(part, 0) / 1e9:>10.2f}"
               f"{result['flops'].get(part, 0) / 1e9:>10.2f}")
-    print('GMACs: mmengine FlopAnalyzer (1 per multiply-add, norms '
-          'included, SDPA added); GFLOPs: torch FlopCounterMode (2 per '
-          'multiply-add, matmul/conv/attention only).')
+    print('GFLOPs: 2 per multiply-add, convolution/linear/matmul/attention '
+          'kernels that run (mmstt.utils.count_flops); GMACs = GFLOPs / 2.')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(config=args.config, **result), f, indent=2)

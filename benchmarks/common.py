@@ -1,0 +1,365 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""What every section shares: the machine record, timing and the model.
+
+Absolute times on a shared machine are noisy, so every comparison runs its
+candidates interleaved (A, B, A, B, ...) after a common warm-up and
+compares medians: a slow phase of the machine then hits all candidates.
+"""
+import contextlib
+import copy
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+from typing import Callable, ContextManager, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+
+__all__ = [
+    'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'cpu_record',
+    'machine_info', 'Contention', 'summarize', 'time_interleaved', 'ratio',
+    'merge', 'load_model_cfg', 'build_model', 'kernel_twin', 'make_batch',
+    'Bench'
+]
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MODEL_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'stt_r18.py')
+
+#: The precisions every section measures.
+PRECISIONS = ('fp32', 'bf16')
+
+#: CPU features that decide which kernels are fast.
+CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16',
+             'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8')
+
+
+def autocast(precision: str, device: str = 'cpu') -> ContextManager:
+    """The context a forward pass of ``precision`` runs in.
+
+    Args:
+        precision (str): ``'fp32'`` (no autocast) or ``'bf16'`` (autocast
+            to bfloat16).
+        device (str): Device type. Defaults to ``'cpu'``.
+
+    Returns:
+        ContextManager: The context.
+    """
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    if precision == 'bf16':
+        return torch.autocast(device, dtype=torch.bfloat16)
+    raise ValueError(f'unknown precision {precision!r}; use {PRECISIONS}')
+
+
+def _cpuinfo(key: str) -> str:
+    """The first ``key`` line of ``/proc/cpuinfo`` ('' where missing)."""
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            for line in f:
+                if line.lower().startswith(key):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return ''
+
+
+def cpu_record() -> Dict[str, object]:
+    """The CPU model and the flags that matter, stored with each figure.
+
+    Returns:
+        dict: ``cpu_model`` (str), ``cpu_flags`` (those of
+        :data:`CPU_FLAGS` the CPU reports), ``amx_bf16`` (bool) and
+        ``cpu_capability`` (the ISA level torch dispatches to).
+    """
+    have = set(_cpuinfo('flags').split())
+    flags = [f for f in CPU_FLAGS if f in have]
+    return dict(
+        cpu_model=_cpuinfo('model name') or platform.processor()
+        or platform.machine(),
+        cpu_flags=flags,
+        amx_bf16='amx_bf16' in flags,
+        cpu_capability=torch.backends.cpu.get_cpu_capability())
+
+
+def machine_info() -> Dict[str, object]:
+    """The CPU record plus cores, threads and software versions.
+
+    Returns:
+        dict: What a reader needs to compare a figure with another run.
+    """
+    import mmaction
+    import mmengine
+    return dict(
+        cpu_record(),
+        usable_cores=len(os.sched_getaffinity(0)),
+        torch_threads=torch.get_num_threads(),
+        torch_version=torch.__version__,
+        mmaction_version=mmaction.__version__,
+        mmengine_version=mmengine.__version__,
+        python_version=platform.python_version(),
+        load_average=list(os.getloadavg()))
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all processes spent busy since boot (``/proc/stat``)."""
+    with open('/proc/stat', encoding='utf-8') as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values) - idle) / os.sysconf('SC_CLK_TCK')
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class Contention:
+    """Share of the machine's CPU that other processes took meanwhile.
+
+    ``fraction`` = (busy CPU time of the machine - CPU time of this process
+    and its children) / (wall time * cores): about 0 on a quiet machine,
+    0.5 on 2 cores when another process kept one core busy throughout.
+    """
+
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._busy = _busy_seconds()
+        self._own = _own_seconds()
+
+    def fraction(self) -> float:
+        """Other processes' share of the CPU since construction.
+
+        Returns:
+            float: A fraction of the machine, 0 to 1.
+        """
+        wall = time.perf_counter() - self._wall
+        others = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
+        cores = len(os.sched_getaffinity(0))
+        return max(0.0, others) / max(wall * cores, 1e-9)
+
+
+def summarize(times: List[float]) -> Dict[str, float]:
+    """Median, minimum and maximum of timings.
+
+    Args:
+        times (list[float]): Elapsed seconds, at least one.
+
+    Returns:
+        dict[str, float]: ``median_s``, ``min_s``, ``max_s``, ``repeats``.
+    """
+    if not times:
+        raise ValueError('summarize() needs at least one timing')
+    return dict(
+        median_s=statistics.median(times),
+        min_s=min(times),
+        max_s=max(times),
+        repeats=len(times))
+
+
+def time_interleaved(fns: Dict[str, Callable[[], object]], warmup: int,
+                     repeats: int) -> Dict[str, Dict[str, float]]:
+    """Time candidates side by side, one call of each per round.
+
+    Args:
+        fns (dict[str, Callable]): Candidates by name.
+        warmup (int): Untimed calls of each candidate first.
+        repeats (int): Timed rounds.
+
+    Returns:
+        dict[str, dict[str, float]]: Per candidate :func:`summarize` of its
+        wall times plus ``median_cpu_s`` (process CPU time, which grows
+        less than wall time when other processes take the cores).
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    wall: Dict[str, List[float]] = {name: [] for name in fns}
+    cpu: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            cpu_start, start = time.process_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - cpu_start)
+    return {
+        name:
+        dict(summarize(wall[name]), median_cpu_s=statistics.median(cpu[name]))
+        for name in fns
+    }
+
+
+def ratio(timings: Dict[str, Dict[str, float]], slow: str, fast: str) -> float:
+    """How many times faster ``fast`` ran than ``slow`` (median times).
+
+    Args:
+        timings (dict): Output of :func:`time_interleaved`.
+        slow (str): The baseline candidate.
+        fast (str): The candidate compared with it.
+
+    Returns:
+        float: ``median(slow) / median(fast)``; above 1 when ``fast`` is
+        faster.
+    """
+    return timings[slow]['median_s'] / timings[fast]['median_s']
+
+
+def merge(cfg: dict, overrides: Optional[dict]) -> dict:
+    """Merge nested ``overrides`` into ``cfg`` in place.
+
+    Args:
+        cfg (dict): The config dict.
+        overrides (dict, optional): Values to set; nested dicts merge.
+
+    Returns:
+        dict: ``cfg``.
+    """
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            merge(cfg[key], value)
+        else:
+            cfg[key] = value
+    return cfg
+
+
+def _strip_pretrained(cfg: dict) -> None:
+    """Drop every pretrained-weight reference: benchmarks load nothing."""
+    for key in ('pretrained', 'init_cfg'):
+        if cfg.get(key) is not None:
+            cfg[key] = None
+    for value in cfg.values():
+        if isinstance(value, dict):
+            _strip_pretrained(value)
+
+
+def load_model_cfg(config: str = MODEL_CONFIG,
+                   overrides: Optional[dict] = None) -> ConfigDict:
+    """The ``model`` of a config file, without pretrained weights.
+
+    Args:
+        config (str): Config path. Defaults to :data:`MODEL_CONFIG`.
+        overrides (dict, optional): Merged into the model dict. Defaults
+            to None.
+
+    Returns:
+        ConfigDict: A copy of ``cfg.model``.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'model config {config} does not exist')
+    cfg = Config.fromfile(config)
+    if 'model' not in cfg:
+        raise KeyError(f'{config} defines no `model`')
+    model_cfg = copy.deepcopy(cfg.model)
+    _strip_pretrained(model_cfg)
+    return merge(model_cfg, overrides)
+
+
+def build_model(model_cfg: dict) -> nn.Module:
+    """Build a recognizer (random weights) in eval mode on the CPU.
+
+    Args:
+        model_cfg (dict): The model dict, e.g. from :func:`load_model_cfg`.
+
+    Returns:
+        nn.Module: The recognizer.
+    """
+    from mmaction.registry import MODELS
+    from mmaction.utils import register_all_modules
+
+    import mmstt  # noqa: F401  (registers the STT modules)
+    register_all_modules(init_default_scope=True)
+    return MODELS.build(copy.deepcopy(model_cfg)).eval()
+
+
+def kernel_twin(model: nn.Module, model_cfg: dict,
+                kernel: str) -> Optional[nn.Module]:
+    """The same model and weights with ``model.neck.kernel`` set.
+
+    Args:
+        model (nn.Module): The recognizer built from ``model_cfg``.
+        model_cfg (dict): Its model dict.
+        kernel (str): ``'auto'`` or ``'reference'``.
+
+    Returns:
+        nn.Module, optional: The twin in eval mode, or None when the neck
+        has no ``kernel`` option.
+    """
+    cfg = merge(copy.deepcopy(model_cfg), dict(neck=dict(kernel=kernel)))
+    try:
+        twin = build_model(cfg)
+    except TypeError as e:
+        if 'kernel' not in str(e):
+            raise
+        return None
+    twin.load_state_dict(model.state_dict(), strict=True)
+    return twin.eval()
+
+
+def make_batch(batch: int,
+               frames: int,
+               size: int,
+               num_classes: int = 7,
+               seed: int = 0) -> Dict[str, list]:
+    """A packed batch as the data loader hands it to ``*_step``.
+
+    Args:
+        batch (int): Clips.
+        frames (int): Frames per clip.
+        size (int): Frame height and width.
+        num_classes (int): Labels are drawn from ``range(num_classes)``.
+            Defaults to 7.
+        seed (int): Seed of pixels and labels. Defaults to 0.
+
+    Returns:
+        dict: ``inputs`` (uint8 (1, 3, T, H, W) tensors) and
+        ``data_samples`` (``ActionDataSample`` with ``gt_label``).
+    """
+    from mmaction.structures import ActionDataSample
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(
+            torch.randint(
+                0,
+                256, (1, 3, frames, size, size),
+                generator=gen,
+                dtype=torch.uint8))
+        label = int(torch.randint(0, num_classes, (1, ), generator=gen))
+        samples.append(ActionDataSample().set_gt_label(label))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+class Bench:
+    """The state of one run that the sections share.
+
+    Args:
+        settings (dict): Sizes and repeat counts (``run.SETTINGS``).
+        model_cfg (dict): The benchmarked model's dict.
+        args (argparse.Namespace): The command line.
+    """
+
+    def __init__(self, settings: dict, model_cfg: dict, args) -> None:
+        self.settings = settings
+        self.model_cfg = model_cfg
+        self.args = args
+        self.model = build_model(model_cfg)
+        self.data = make_batch(settings['batch'], settings['frames'],
+                               settings['size'])
+        self.results: Dict[str, object] = {}
+        self._reference: Optional[nn.Module] = None
+        self._reference_built = False
+
+    @property
+    def reference(self) -> Optional[nn.Module]:
+        """The model with ``model.neck.kernel='reference'``, same weights.
+
+        None when the neck has no ``kernel`` option.
+        """
+        if not self._reference_built:
+            self._reference = kernel_twin(self.model, self.model_cfg,
+                                          'reference')
+            self._reference_built = True
+        return self._reference

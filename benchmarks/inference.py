@@ -1,0 +1,173 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Section: inference throughput and achieved GFLOP/s vs the GEMM peak.
+
+The product's inference path, ``model.test_step`` (uint8 -> float, /255,
+backbone, neck, head, softmax), runs in fp32 and under bf16 autocast; the
+backbone and the neck are also timed alone on the same batch. When the
+neck has the ``kernel`` option, the same weights with
+``kernel='reference'`` run interleaved with them: the gain of the speed
+rules. GFLOP/s are the FLOPs :func:`mmstt.utils.count_flops` counts for
+the work that runs over the median time.
+"""
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn as nn
+
+from mmstt.utils.flops import count_flops
+from .common import PRECISIONS, autocast, ratio, time_interleaved
+
+__all__ = ['inference_step', 'run', 'finish', 'rows', 'targets']
+
+
+def inference_step(model: nn.Module, data: dict,
+                   precision: str) -> Callable[[], list]:
+    """A callable that runs ``model.test_step(data)`` once.
+
+    Args:
+        model (nn.Module): Recognizer.
+        data (dict): Packed batch.
+        precision (str): ``'fp32'`` or ``'bf16'``.
+
+    Returns:
+        Callable: Runs one inference step and returns the data samples.
+    """
+
+    def step() -> list:
+        model.eval()
+        with torch.inference_mode(), autocast(precision):
+            return model.test_step(data)
+
+    return step
+
+
+def _part(module: nn.Module, x: torch.Tensor,
+          precision: str) -> Callable[[], torch.Tensor]:
+    """A callable that runs ``module(x)`` for inference."""
+
+    def step() -> torch.Tensor:
+        with torch.inference_mode(), autocast(precision):
+            return module(x)
+
+    return step
+
+
+def run(bench) -> Dict[str, object]:
+    """Time inference per precision and kernel choice, side by side.
+
+    Args:
+        bench (Bench): The run's state.
+
+    Returns:
+        dict: ``timings`` per candidate (``model/<precision>``,
+        ``reference/<precision>``, ``backbone/<precision>``,
+        ``neck/<precision>``), ``clips_per_s``, ``bf16_speedup``,
+        ``kernel_gain`` (reference time / default time, per precision;
+        absent without the kernel option) and ``flops`` (per part).
+    """
+    model, data, s = bench.model, bench.data, bench.settings
+    x = model.data_preprocessor(data, False)['inputs']
+    x = x.flatten(0, 1)  # (B * views, 3, T, H, W)
+    with torch.inference_mode():
+        feats = model.backbone(x)
+    fns = {}
+    for p in PRECISIONS:
+        fns[f'model/{p}'] = inference_step(model, data, p)
+        if bench.reference is not None:
+            fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
+        fns[f'backbone/{p}'] = _part(model.backbone, x, p)
+        fns[f'neck/{p}'] = _part(model.neck, feats, p)
+    timings = time_interleaved(fns, s['warmup'], s['repeats'])
+    batch = len(data['inputs'])
+    out: Dict[str, object] = dict(
+        batch=batch,
+        timings=timings,
+        clips_per_s={
+            p: batch / timings[f'model/{p}']['median_s']
+            for p in PRECISIONS
+        },
+        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'),
+        flops=count_flops(inference_step(model, data, 'fp32'), model))
+    if bench.reference is not None:
+        out['kernel_gain'] = {
+            p: ratio(timings, f'reference/{p}', f'model/{p}')
+            for p in PRECISIONS
+        }
+    return out
+
+
+def finish(results: dict) -> None:
+    """Add the achieved GFLOP/s and fractions of the peak in place.
+
+    Args:
+        results (dict): The whole results dict (``peak`` and
+            ``inference``).
+    """
+    inf, peak = results['inference'], results.get('peak')
+    rates: Dict[str, Dict[str, float]] = {}
+    for part, work in (('model', 'total'), ('backbone', 'backbone'), ('neck',
+                                                                      'neck')):
+        for p in PRECISIONS:
+            gflops = inf['flops'][work] / inf['timings'][f'{part}/{p}'][
+                'median_s'] / 1e9
+            entry = dict(gflops=gflops)
+            if peak:
+                entry['fraction_of_peak'] = gflops / peak[p]['peak_gflops']
+            rates.setdefault(part, {})[p] = entry
+    inf['achieved'] = rates
+
+
+def rows(results: dict) -> List[List[str]]:
+    """Table rows of this section.
+
+    Args:
+        results (dict): The whole results dict.
+
+    Returns:
+        list[list[str]]: Figure, fp32, bf16, notes.
+    """
+    inf = results['inference']
+    cps = inf['clips_per_s']
+    note = f"bf16/fp32 {inf['bf16_speedup']:.2f}x"
+    if 'kernel_gain' in inf:
+        note += ("; kernel='auto' over 'reference' "
+                 f"{inf['kernel_gain']['fp32']:.2f}x / "
+                 f"{inf['kernel_gain']['bf16']:.2f}x")
+    out = [[
+        f"inference (clips/s, batch {inf['batch']})", f"{cps['fp32']:.2f}",
+        f"{cps['bf16']:.2f}", note
+    ]]
+    for part, rate in inf.get('achieved', {}).items():
+        cells = []
+        for p in PRECISIONS:
+            cell = f"{rate[p]['gflops']:.0f} GFLOP/s"
+            if 'fraction_of_peak' in rate[p]:
+                cell += f" = {100 * rate[p]['fraction_of_peak']:.0f}%"
+            cells.append(cell)
+        out.append([
+            f'{part} inference rate', *cells, 'of the torch.mm peak; '
+            f"{inf['flops'][part if part != 'model' else 'total'] / 1e9:.1f}"
+            ' GFLOP per batch'
+        ])
+    return out
+
+
+def targets(results: dict) -> Dict[str, Dict[str, object]]:
+    """The bf16 efficiency target, checked where the CPU has AMX-BF16.
+
+    Args:
+        results (dict): The whole results dict.
+
+    Returns:
+        dict: Target name -> ``value``, ``target``, ``what``.
+    """
+    rate = results['inference'].get('achieved', {}).get('model', {})
+    if not results['machine']['amx_bf16'] or \
+            'fraction_of_peak' not in rate.get('bf16', {}):
+        return {}
+    return dict(
+        bf16_inference_peak_fraction=dict(
+            value=rate['bf16']['fraction_of_peak'],
+            target=0.45,
+            what='whole-model bf16 inference GFLOP/s / bf16 torch.mm peak '
+            '(CPU with AMX-BF16)'))

@@ -1,0 +1,114 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Section: training-step throughput, fp32 and bf16 autocast.
+
+One step is what ``BaseModel.train_step`` does (preprocess, loss forward,
+``parse_losses``, backward, SGD step, zero grad) with the forward under
+autocast for bf16 and the backward outside it, as PyTorch recommends
+(mmengine's ``AmpOptimWrapper`` refuses the CPU). With the neck's
+``kernel`` option, a copy with ``kernel='reference'`` runs interleaved.
+"""
+import copy
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+
+from .common import PRECISIONS, autocast, ratio, time_interleaved
+
+__all__ = ['training_step', 'run', 'rows']
+
+
+def training_step(model: nn.Module,
+                  precision: str) -> Callable[[dict], Dict[str, float]]:
+    """A callable that runs one SGD training step of ``model``.
+
+    Args:
+        model (nn.Module): Recognizer; its weights change.
+        precision (str): ``'fp32'`` or ``'bf16'`` (autocast forward).
+
+    Returns:
+        Callable: Takes a packed batch, returns the loss as a float.
+    """
+    wrapper = OptimWrapper(
+        torch.optim.SGD(
+            model.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4))
+
+    def step(data: dict) -> float:
+        model.train()
+        batch = model.data_preprocessor(data, True)
+        with autocast(precision):
+            losses = model(**batch, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        wrapper.update_params(loss)
+        return float(loss.detach())
+
+    return step
+
+
+def run(bench) -> Dict[str, object]:
+    """Time training steps per precision and kernel choice, side by side.
+
+    Args:
+        bench (Bench): The run's state (its model is copied, not trained).
+
+    Returns:
+        dict: ``timings`` (``model/<precision>``,
+        ``reference/<precision>``), ``clips_per_s``, ``bf16_speedup``,
+        ``kernel_gain`` (without the kernel option: absent) and the last
+        ``loss`` per candidate.
+    """
+    s, data = bench.settings, bench.data
+    models = dict(model=bench.model)
+    if bench.reference is not None:
+        models['reference'] = bench.reference
+    losses: Dict[str, float] = {}
+    fns = {}
+    for name, model in models.items():
+        for p in PRECISIONS:
+            step = training_step(copy.deepcopy(model), p)
+            key = f'{name}/{p}'
+
+            def call(step: Callable = step, key: str = key) -> None:
+                losses[key] = step(data)
+
+            fns[key] = call
+    timings = time_interleaved(fns, s['train_warmup'], s['train_repeats'])
+    batch = len(data['inputs'])
+    out: Dict[str, object] = dict(
+        batch=batch,
+        timings=timings,
+        loss=losses,
+        clips_per_s={
+            p: batch / timings[f'model/{p}']['median_s']
+            for p in PRECISIONS
+        },
+        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'))
+    if 'reference' in models:
+        out['kernel_gain'] = {
+            p: ratio(timings, f'reference/{p}', f'model/{p}')
+            for p in PRECISIONS
+        }
+    return out
+
+
+def rows(results: dict) -> List[List[str]]:
+    """Table rows of this section.
+
+    Args:
+        results (dict): The whole results dict.
+
+    Returns:
+        list[list[str]]: Figure, fp32, bf16, notes.
+    """
+    train = results['training']
+    cps = train['clips_per_s']
+    note = f"bf16/fp32 {train['bf16_speedup']:.2f}x"
+    if 'kernel_gain' in train:
+        note += ("; kernel='auto' over 'reference' "
+                 f"{train['kernel_gain']['fp32']:.2f}x / "
+                 f"{train['kernel_gain']['bf16']:.2f}x")
+    return [[
+        f"training step (clips/s, batch {train['batch']})",
+        f"{cps['fp32']:.2f}", f"{cps['bf16']:.2f}", note
+    ]]

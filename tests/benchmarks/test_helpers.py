@@ -1,0 +1,150 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Helpers of the benchmark: timing, ratios, targets, report, budgets."""
+import types
+
+import pytest
+import torch
+
+from benchmarks import common, neck, peak, report, tta
+
+
+def test_interleaving_and_ratio() -> None:
+    """Candidates alternate after their warm-up; ratios are of medians."""
+    calls = []
+    out = common.time_interleaved(
+        dict(a=lambda: calls.append('a'), b=lambda: calls.append('b')), 1, 2)
+    assert calls == ['a', 'b', 'a', 'b', 'a', 'b']
+    assert out['a']['repeats'] == 2 and 'median_cpu_s' in out['b']
+    s = common.summarize([3.0, 1.0, 2.0])
+    assert (s['median_s'], s['min_s'], s['max_s']) == (2.0, 1.0, 3.0)
+    timings = dict(slow=dict(median_s=3.0), fast=dict(median_s=1.5))
+    assert common.ratio(timings, 'slow', 'fast') == 2.0
+    with pytest.raises(ValueError):
+        common.summarize([])
+
+
+def test_merge_and_cpu_record() -> None:
+    """Nested overrides merge; the CPU record names model and flags."""
+    cfg = dict(neck=dict(depth=4, heads=8), head=1)
+    common.merge(cfg, dict(neck=dict(depth=1), head=2))
+    assert cfg == dict(neck=dict(depth=1, heads=8), head=2)
+    cpu = common.cpu_record()
+    assert cpu['cpu_model'] and set(cpu['cpu_flags']) <= set(common.CPU_FLAGS)
+    assert cpu['amx_bf16'] == ('amx_bf16' in cpu['cpu_flags'])
+
+
+def test_peak_keeps_the_better_measurement() -> None:
+    """Per precision the higher peak wins; all peaks are kept."""
+    first = dict(fp32=dict(peak_gflops=10.0), bf16=dict(peak_gflops=50.0))
+    second = dict(fp32=dict(peak_gflops=12.0), bf16=dict(peak_gflops=40.0))
+    best = peak.best(first, second)
+    assert best['fp32']['peak_gflops'] == 12.0
+    assert best['bf16']['peak_gflops'] == 50.0
+    assert best['all'] == [
+        dict(fp32=10.0, bf16=50.0),
+        dict(fp32=12.0, bf16=40.0)
+    ]
+
+
+def test_uar_war() -> None:
+    """UAR averages per-class recall; WAR is accuracy."""
+    figures = tta.uar_war([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 1, 2])
+    assert figures['war'] == pytest.approx(5 / 6)
+    assert figures['uar'] == pytest.approx((1 + 3 / 4 + 1) / 3)
+    with pytest.raises(ValueError):
+        tta.uar_war([0], [0, 1])
+
+
+def test_budget_hook_evaluates_once_per_passed_budget() -> None:
+    """Budgets passed together share one evaluation; the last one stops."""
+    evaluated = []
+    hook = tta.BudgetHook(
+        [0.0, 0.0, 3600.0],
+        lambda m: evaluated.append(m) or dict(uar=0.5, war=0.6))
+    runner = types.SimpleNamespace(model='model', iter=0, epoch=0)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, 0)
+    assert len(evaluated) == 1 and len(hook.records) == 2
+    assert [r['budget_s'] for r in hook.records] == [0.0, 0.0]
+    assert hook.records[0]['iters'] == 1 and hook.records[0]['uar'] == 0.5
+    hook.record('model', 5, 1, final=True)  # schedule ended early
+    assert len(evaluated) == 2 and hook.records[2]['schedule_ended']
+    hook = tta.BudgetHook([0.0], lambda m: dict(uar=1.0, war=1.0))
+    hook.before_train(runner)
+    with pytest.raises(tta._BudgetSpent):
+        hook.after_train_iter(runner, 0)
+
+
+def test_mmaction_reference_matches_the_neck_settings() -> None:
+    """The peer copies sizes and per-block stochastic depth."""
+    stt = torch.nn.Module()
+    stt.blocks = torch.nn.ModuleList(torch.nn.Module() for _ in range(2))
+    for block, rate in zip(stt.blocks, (0.0, 0.1)):
+        block.drop_path = rate
+    cfg = dict(
+        in_channels=8,
+        embed_dims=16,
+        num_frames=3,
+        grid_size=(2, 2),
+        num_heads=2,
+        mlp_ratio=2.0)
+    ref = neck.reference_like(stt, cfg)
+    rates = [m.drop_prob for m in ref.modules() if hasattr(m, 'drop_prob')]
+    assert sorted(set(rates)) == [0.0, 0.1] and len(ref.layers) == 6
+    assert ref.layers[2].layers[0][0].out_features == 32  # FFN hidden
+    assert ref(torch.randn(2, 8, 3, 2, 2)).shape == (2, 16)
+    del stt.blocks[0].drop_path
+    with pytest.raises(AttributeError, match='block 0'):
+        neck.drop_path_rates(stt)
+
+
+def _results() -> dict:
+    machine = dict(
+        cpu_model='Test CPU',
+        cpu_flags=['avx2'],
+        amx_bf16=False,
+        cpu_capability='AVX2',
+        usable_cores=2,
+        torch_threads=2,
+        torch_version='x')
+    return dict(
+        machine=machine,
+        settings=dict(mode='quick', batch=4, frames=4, size=32),
+        elapsed_s=1.0,
+        inference=dict(batch=4, clips_per_s=dict(fp32=2.0, bf16=3.0)),
+        neck=dict(others_cpu_fraction=0.5))
+
+
+def test_targets_and_baseline() -> None:
+    """Targets hold at their threshold; the baseline needs the same CPU."""
+    checked = report.check_targets(
+        dict(
+            a=dict(value=1.5, target=1.5, what='a'),
+            b=dict(value=1.4, target=1.5, what='b')))
+    assert checked['a']['holds'] and not checked['b']['holds']
+    results = _results()
+    old = dict(
+        machine=dict(cpu_model='Test CPU'),
+        inference=dict(batch=4, clips_per_s=dict(bf16=4.0)))
+    target = report.baseline_target(results, old)
+    assert target['bf16_inference_vs_baseline']['value'] == 0.75
+    old['machine']['cpu_model'] = 'Other CPU'
+    assert report.baseline_target(results, old) == {}
+    results['machine']['amx_bf16'] = True  # the peak target applies
+    old['machine']['cpu_model'] = 'Test CPU'
+    assert report.baseline_target(results, old) == {}
+
+
+def test_table_names_the_cpu_and_disturbed_sections() -> None:
+    """The header has CPU model and flags; busy sections are flagged."""
+    results = _results()
+    results['targets'] = report.check_targets(
+        dict(t=dict(value=2.0, target=1.5, what='the target')))
+    results['skipped'] = dict(onnxruntime='no onnxruntime')
+    section = types.SimpleNamespace(rows=lambda r: [['row', '1', '2', 'n']])
+    text = report.format_table(results, dict(inference=section, tta=section))
+    assert 'CPU: Test CPU, 2 cores, flags avx2' in text
+    assert 'WARNING' in text and 'neck (50%)' in text
+    assert text.count('| row | 1 | 2 | n |') == 1  # tta did not run
+    assert '| onnxruntime | | | skipped: no onnxruntime |' in text
+    assert '| the target | 2.00 | 1.50 | yes |' in text

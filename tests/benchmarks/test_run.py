@@ -1,0 +1,85 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""``benchmarks/run.py``: section selection, the JSON and the CPU record."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import run as bench_run
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _check_cpu_record(record: dict) -> None:
+    assert record['cpu_model']
+    assert isinstance(record['cpu_flags'], list)
+    assert isinstance(record['amx_bf16'], bool) and record['cpu_capability']
+
+
+def test_selected_section_only(tmp_path, capsys) -> None:
+    """Only the chosen section runs; the JSON records CPU and settings."""
+    out = tmp_path / 'results.json'
+    code = bench_run.main(
+        ['--quick', '--sections', 'peak', '--threads', '1', '--out',
+         str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert not set(bench_run.SECTIONS) - {'peak'} & set(results)
+    _check_cpu_record(results['machine'])
+    _check_cpu_record(results['peak']['machine'])
+    assert results['machine']['torch_threads'] == 1
+    assert results['settings']['mode'] == 'quick'
+    for p in ('fp32', 'bf16'):
+        assert results['peak'][p]['peak_gflops'] > 0
+        assert results['peak'][p]['best_size'] == 256
+    assert 0 <= results['peak']['others_cpu_fraction'] <= 1
+    assert results['errors'] == {} and results['targets'] == {}
+    assert '| torch.mm peak (GFLOP/s) |' in capsys.readouterr().out
+
+
+def test_budgets_are_parsed_and_checked() -> None:
+    """``--tta-budgets`` takes ascending minutes; negatives are refused."""
+    args = bench_run.parse_args(['--tta-budgets', '5,0.5'])
+    assert args.tta_budgets == [0.5, 5.0]
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(['--tta-budgets', '-1'])
+
+
+@pytest.mark.slow
+def test_quick_run_of_the_sections(tmp_path) -> None:
+    """A quick run of every section but memory fills the JSON."""
+    out = tmp_path / 'results.json'
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'benchmarks', 'run.py'), '--quick', '--skip', 'memory',
+        '--tta-budgets', '0', '--out',
+        str(out)
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for key in ('peak', 'inference', 'training', 'neck', 'data', 'tta'):
+        _check_cpu_record(results[key]['machine'])
+    inf = results['inference']
+    # FLOPs of the parts add up to no more than the whole model's.
+    assert 0 < inf['flops']['backbone'] + inf['flops']['neck'] <= \
+        inf['flops']['total']
+    for p in ('fp32', 'bf16'):
+        assert inf['achieved']['model'][p]['fraction_of_peak'] > 0
+        for mode in ('forward', 'forward_backward'):
+            assert results['neck'][p][mode]['speedup']['stt'] > 0
+    assert results['neck']['input_grad'] is True
+    assert set(results['targets']) >= {'neck_forward_fp32'}
+    for media in ('frames', 'video'):
+        assert results['data'][media]['input_shape'] == [1, 3, 16, 112, 112]
+    paper = results['tta']['paper']['budgets']
+    assert len(paper) == 1 and 0 <= paper[0]['uar'] <= 1
+    agree = results['tta']['bf16_agreement']
+    assert agree['clips'] == results['tta']['paper']['test_clips'] > 0
+    if 'onnxruntime' in results:
+        assert results['onnxruntime']['max_prob_diff'] < 1e-3
