@@ -1,32 +1,37 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Train an mmstt (or any MMAction2) recognizer with MMEngine's Runner.
 
-Same arguments as MMAction2's ``tools/train.py``. Differences: ``import
-mmstt`` applies the stack repairs (safe checkpoint loading, missing DRN
-module), CPU-only machines train without config edits (also with
-``--launcher pytorch`` through ``gloo``), and checkpoint paths may be glob
-patterns matching exactly one file.
+Same arguments as MMAction2's ``tools/train.py``, plus ``--show-config``.
+Differences: ``import mmstt`` applies the stack repairs (safe checkpoint
+loading, missing DRN module); mmstt configs build ``DFERRunner``
+(``load_from`` loads strictly, ``load_head='map_classes'`` fine-tunes with
+another classifier, a NaN loss stops the run, a summary, learning curve and
+the reported confusion matrix at the end); CPU-only machines train without
+config edits (also with ``--launcher pytorch`` through ``gloo``); and
+checkpoint paths may be glob patterns matching exactly one file.
 
 Examples:
     python tools/train.py configs/stt_dfew_fold1.py
     python tools/train.py configs/stt_sample.py --work-dir work_dirs/s \
         --cfg-options train_cfg.max_epochs=2
+    python tools/train.py configs/stt_afew.py --cfg-options \
+        load_from=work_dirs/stt_dfew_fold1/best_dfer_uar_epoch_37.pth
     bash tools/dist_train.sh configs/stt_dfew_fold1.py 4 --amp
 """
 import argparse
-import os
-import os.path as osp
 from typing import List, Optional
 
 import torch
-import torch.distributed as torch_dist
-from mmaction.registry import RUNNERS
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 import mmstt  # noqa: F401  (stack repairs and registration)
-from mmstt.apis import (apply_data_root, fit_cpu_loaders, prepare_device_env,
-                        resolve_checkpoint)
+from mmstt.engine import resolve_checkpoint
+from mmstt.engine.runner_setup import (add_common_arguments, apply_cfg_options,
+                                       build_runner, finish_distributed,
+                                       load_config, set_work_dir)
+
+#: How to give one checkpoint explicitly, for the glob error.
+LOAD_FROM_HINT = 'give it with --cfg-options load_from=PATH'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,12 +45,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='Train a recognizer (e.g. STT on a DFEW fold) with '
-        'MMEngine. Uses CUDA when available, the CPU otherwise.')
+        'MMEngine. Uses CUDA when available, the CPU otherwise. Logs, '
+        'checkpoints, the learning curve and the confusion matrix of the '
+        'reported epoch go to the work dir.')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--work-dir',
-        help='folder for logs and checkpoints; defaults to the config\'s '
-        'work_dir, else work_dirs/<config name>')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -77,29 +80,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--deterministic',
         action='store_true',
         help='deterministic cuDNN algorithms (slower)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. data_root=data/dfew '
-        'train_dataloader.batch_size=8 model.neck.depth=2; lists as '
-        'key="[a,b]", tuples as key="(a,b)", no spaces')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher: none (one process), pytorch (torchrun, see '
-        'tools/dist_train.sh) or slurm (srun, see tools/slurm_train.sh)')
-    parser.add_argument(
-        '--local_rank',
-        '--local-rank',
-        type=int,
-        default=0,
-        help='set by old launchers; torchrun uses LOCAL_RANK instead')
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_arguments(parser, 'train')
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -117,12 +99,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -140,7 +117,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = resolve_checkpoint(
+            args.resume, hint='give it with --resume PATH')
 
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=32))
@@ -152,15 +130,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             diff_rank_seed=args.diff_rank_seed,
             deterministic=args.deterministic)
 
-    if args.cfg_options is not None:
-        old_root = cfg.get('data_root', None)
-        cfg.merge_from_dict(args.cfg_options)
-        if 'data_root' in args.cfg_options:
-            # ``data_root=X`` also moves the data sets that used the old root
-            apply_data_root(cfg, old_root, args.cfg_options['data_root'])
-
+    apply_cfg_options(cfg, args.cfg_options)
     if cfg.get('load_from', None):
-        cfg.load_from = resolve_checkpoint(cfg.load_from)
+        cfg.load_from = resolve_checkpoint(cfg.load_from, hint=LOAD_FROM_HINT)
     return cfg
 
 
@@ -171,20 +143,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
     """
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    prepare_device_env(cfg, args.launcher)
-    fit_cpu_loaders(cfg, args.cfg_options)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    cfg = merge_args(load_config(args, 'train'), args)
+    runner = build_runner(cfg, args.cfg_options)
     runner.train()
-    # Leave the process group before exit: a gloo group torn down by the
-    # interpreter's shutdown can abort a rank ('terminate called without an
-    # active exception') after the work is done.
-    if torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    finish_distributed()
 
 
 if __name__ == '__main__':

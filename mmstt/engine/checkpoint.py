@@ -25,8 +25,9 @@ from mmstt.utils.safe_loading import (CheckpointReadError,
 
 __all__ = [
     'CheckpointMismatchError', 'CheckpointReadError', 'CheckpointRefusedError',
-    'LOAD_HEAD_MODES', 'checkpoint_class_names', 'load_checkpoint_strict',
-    'read_checkpoint', 'resolve_checkpoint', 'state_dict_of'
+    'LOAD_HEAD_MODES', 'apply_checkpoint_strict', 'checkpoint_class_names',
+    'load_checkpoint_strict', 'read_checkpoint', 'resolve_checkpoint',
+    'state_dict_of'
 ]
 
 #: The values of ``load_head`` (argument and top-level config key).
@@ -215,7 +216,7 @@ def load_checkpoint_strict(model: nn.Module,
                            load_head: str = 'strict',
                            logger: Optional[Any] = None,
                            classes: Optional[Sequence[str]] = None) -> Dict:
-    """Load a checkpoint into ``model``; every weight must fit.
+    """Load a checkpoint file into ``model``; every weight must fit.
 
     With ``load_head='strict'`` the checkpoint must hold exactly the
     model's keys with the model's shapes; when both the checkpoint and the
@@ -250,6 +251,40 @@ def load_checkpoint_strict(model: nn.Module,
             :func:`read_checkpoint`).
         ValueError: If ``load_head`` is not one of :data:`LOAD_HEAD_MODES`.
     """
+    checkpoint = read_checkpoint(filename, map_location=map_location)
+    apply_checkpoint_strict(
+        model, checkpoint, filename, load_head, logger=logger, classes=classes)
+    meta = checkpoint.get('meta', None)
+    return dict(meta) if isinstance(meta, Mapping) else {}
+
+
+def apply_checkpoint_strict(model: nn.Module,
+                            checkpoint: Mapping,
+                            filename: str,
+                            load_head: str = 'strict',
+                            logger: Optional[Any] = None,
+                            classes: Optional[Sequence[str]] = None) -> None:
+    """Load an already read checkpoint into ``model`` strictly.
+
+    The rules of :func:`load_checkpoint_strict`, for callers that read the
+    file first (MMEngine's Runner lets hooks edit the checkpoint between
+    reading and loading).
+
+    Args:
+        model (nn.Module): The model (a DDP wrapper is unwrapped).
+        checkpoint (Mapping): The loaded checkpoint.
+        filename (str): The file it came from, for messages.
+        load_head (str): ``'strict'`` or ``'map_classes'``. Defaults to
+            ``'strict'``.
+        logger (Any, optional): Logger or logger name. Defaults to
+            ``'current'``.
+        classes (Sequence[str], optional): The model's class names.
+            Defaults to ``model.dataset_meta['classes']`` if set.
+
+    Raises:
+        CheckpointMismatchError: See :func:`load_checkpoint_strict`.
+        ValueError: If ``load_head`` is not one of :data:`LOAD_HEAD_MODES`.
+    """
     if load_head not in LOAD_HEAD_MODES:
         raise ValueError(f'load_head must be one of {LOAD_HEAD_MODES}, got '
                          f'{load_head!r}')
@@ -258,7 +293,6 @@ def load_checkpoint_strict(model: nn.Module,
         model = model.module
     path = osp.abspath(osp.expanduser(filename))
     label = f'{path} ({file_size_text(path)})'
-    checkpoint = read_checkpoint(filename, map_location=map_location)
     state = state_dict_of(checkpoint, label)
     own = model.state_dict()
     ckpt_classes = checkpoint_class_names(checkpoint)
@@ -337,6 +371,3 @@ def load_checkpoint_strict(model: nn.Module,
             logger=logger)
     model.load_state_dict(state, strict=True)
     print_log(f'Loaded all {len(own)} weights from {path}', logger=logger)
-    meta = checkpoint.get('meta', None) if isinstance(checkpoint,
-                                                      Mapping) else None
-    return dict(meta) if isinstance(meta, Mapping) else {}

@@ -25,6 +25,9 @@ Repairs made here:
    only (the process-wide allowlist is left as the user set it), and errors
    that name the file and its size.
 
+The known harmless upstream warnings are silenced, each with its reason,
+by :mod:`mmstt.utils.upstream_warnings`.
+
 Not repaired in code, but in ``requirements/``: ``importlib-metadata``
 (imported by mmaction2 but undeclared) and ``setuptools<81`` (mmengine
 0.10.7 imports ``pkg_resources`` to resolve ``mmaction::`` configs).
@@ -36,6 +39,7 @@ import types
 from typing import Any, Optional
 
 from .safe_loading import safe_load_file
+from .upstream_warnings import filter_upstream_warnings
 
 __all__ = [
     'drn_module_available', 'install_drn_placeholder', 'load_from_local',
@@ -157,6 +161,7 @@ def apply_all() -> None:
     global _APPLIED
     if _APPLIED:
         return
+    filter_upstream_warnings()
     install_drn_placeholder()
     _register_local_loader()
     _APPLIED = True
