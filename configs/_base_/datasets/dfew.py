@@ -41,13 +41,16 @@ val_pipeline = [
 ]
 test_pipeline = val_pipeline
 
-# The same with decord on Clip/original/<id>.mp4 (media='video').
-dfew_video_train_pipeline = [dict(type='DecordInit')] + [
-    t if t['type'] != 'FrameFolderDecode' else dict(type='DecordDecode')
+# The same on the original videos Clip/original/<id>.mp4 (media='video'):
+# frames are decoded exactly with PyAV (frame k of the video is frame k of
+# its frame-folder twin); a truncated video is a CorruptClipError, handled
+# by on_bad_clip.
+dfew_video_train_pipeline = [dict(type='DFERVideoInit')] + [
+    t if t['type'] != 'FrameFolderDecode' else dict(type='DFERVideoDecode')
     for t in train_pipeline
 ]
-dfew_video_test_pipeline = [dict(type='DecordInit')] + [
-    t if t['type'] != 'FrameFolderDecode' else dict(type='DecordDecode')
+dfew_video_test_pipeline = [dict(type='DFERVideoInit')] + [
+    t if t['type'] != 'FrameFolderDecode' else dict(type='DFERVideoDecode')
     for t in val_pipeline
 ]
 
