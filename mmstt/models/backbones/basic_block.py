@@ -5,23 +5,17 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from .conv_bn import conv_bn
-
 
 class BasicBlock(nn.Module):
-    """ResNet basic block with torchvision parameter names.
+    """ResNet basic block with torchvision's parameter names.
 
     ``conv1 (3x3, stride) -> bn1 -> relu -> conv2 (3x3) -> bn2``, plus the
-    identity or ``downsample`` (``0``: 1x1 conv, ``1``: BN) shortcut, then
-    ReLU. The attribute names equal torchvision's so that its state dicts
-    load without renaming. With BN frozen (eval mode) each conv/BN pair
-    runs as one convolution (:func:`~.conv_bn.conv_bn`).
+    identity or ``downsample`` shortcut, then ReLU.
 
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        stride (int): Stride of ``conv1`` and of the shortcut. Defaults
-            to 1.
+        stride (int): Stride of ``conv1``. Defaults to 1.
         downsample (nn.Module, optional): Shortcut projection. Defaults to
             None (identity).
     """
@@ -52,13 +46,7 @@ class BasicBlock(nn.Module):
         Returns:
             torch.Tensor: Output of shape ``(N, C_out, H / s, W / s)``.
         """
-        identity = x
-        if isinstance(self.downsample, nn.Sequential) \
-                and len(self.downsample) == 2:
-            # (1x1 conv, BN): torchvision's projection shortcut.
-            identity = conv_bn(x, *self.downsample)
-        elif self.downsample is not None:
-            identity = self.downsample(x)
-        out = self.relu(conv_bn(x, self.conv1, self.bn1))
-        out = conv_bn(out, self.conv2, self.bn2)
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
         return self.relu(out + identity)

@@ -15,17 +15,10 @@ from mmengine.model.weight_init import normal_init
 class STTHead(BaseHead):
     """Dropout + ``Linear(in_channels, num_classes)`` on the clip embedding.
 
-    With a feature-aware loss (one whose class sets ``uses_features =
-    True``, such as :class:`CompactSoftmaxLoss`), :meth:`loss` hands the
-    clip embedding ``f`` (the head's input, before dropout) to the loss
-    together with the logits, so the loss can pull ``f`` towards its class
-    centre. Other losses (e.g. ``CrossEntropyLoss``) are called as by
-    :class:`BaseHead`.
-
-    Label smoothing: with a feature-aware loss, ``label_smooth_eps`` is
-    passed to it as ``label_smoothing`` (hard labels are kept for the
-    centres); otherwise :class:`BaseHead` turns the labels into smoothed
-    one-hot targets.
+    A loss whose class sets ``uses_features = True`` (such as
+    :class:`CompactSoftmaxLoss`) also gets the clip embedding (the head's
+    input, before dropout) and ``label_smooth_eps`` as ``label_smoothing``;
+    other losses are called as by :class:`BaseHead`.
 
     Args:
         num_classes (int): Number of classes. Defaults to 7.
@@ -39,12 +32,9 @@ class STTHead(BaseHead):
         init_std (float): Std of the normal initialisation of the linear
             layer. Defaults to 0.01.
         label_smooth_eps (float): Label smoothing. Defaults to 0.
-        fp32_classifier (bool): Compute the classifier in float32 even
-            under autocast. It costs nothing measurable (``in_channels x
-            num_classes`` multiply-adds per clip) and keeps bfloat16
-            rounding from reordering near-tied class scores: on the
-            benchmark's bf16-vs-fp32 agreement check it lifted top-1
-            agreement from 92 % to 95-96 %. Defaults to True.
+        fp32_classifier (bool): Compute the classifier in float32 under
+            autocast, so that rounding does not reorder near-tied class
+            scores. Defaults to True.
         topk (int or tuple[int]): Top-k accuracies logged in training.
             Defaults to ``(1, )``.
         average_clips (str, optional): How multi-view scores are averaged

@@ -29,30 +29,22 @@ class CompactSoftmaxLoss(BaseWeightedLoss):
         {\frac{1}{K(K-1)}\sum_{j \ne k} \lVert c_j - c_k\rVert^2
         + \epsilon}
 
-    with ``f_i`` the clip embedding of sample ``i`` (before the classifier),
-    ``c_k`` the centre of class ``k`` (``K`` classes) and the sum in the
-    denominator over ordered pairs. The ratio is scale-free: lowering it
-    shrinks intra-class distances and grows inter-class distances together.
+    with ``f_i`` the clip embedding of sample ``i``, ``c_k`` the centre of
+    class ``k`` and the denominator summed over ordered pairs. The ratio is
+    scale-free: lowering it shrinks intra-class and grows inter-class
+    distances together.
 
-    Variants:
+    ``variant='ratio'`` trains the centres (an ``nn.Parameter``) with the
+    network. ``variant='center'`` is classic center loss (Wen et al., ECCV
+    2016): the numerator only, centres a buffer updated by
+    ``c_k <- c_k - alpha * sum_{i: y_i = k} (c_k - f_i) / (1 + n_k)`` from
+    sums and counts all-reduced over ranks (centres broadcast from rank 0
+    first), so every rank holds the same centres.
 
-    - ``'ratio'`` (default): the formula above; the centres are an
-      ``nn.Parameter`` trained by the same optimiser as the network
-      (gradients flow into features and centres).
-    - ``'center'``: classic center loss, only the numerator
-      ``(1/N) sum_i ||f_i - c_{y_i}||^2``; the centres are a buffer without
-      gradient, updated after each training forward by the moving average
-      of Wen et al. (ECCV 2016): ``c_k <- c_k - alpha * sum_{i: y_i = k}
-      (c_k - f_i) / (1 + n_k)``. The per-class feature sums and counts are
-      all-reduced over ranks before the update (and the centres broadcast
-      from rank 0 at the first update), so every rank holds identical
-      centres.
-
-    Both terms are returned separately: ``loss_ce`` and ``loss_compact``
-    (already multiplied by ``loss_lambda``); ``loss_weight`` scales both.
-    With ``loss_lambda=0`` the total equals ``F.cross_entropy`` exactly.
-    Label smoothing and class weights act on the cross-entropy term only;
-    soft (N, K) targets are accepted, their argmax picks the centre.
+    Returns ``loss_ce`` and ``loss_compact`` (times ``loss_lambda``), both
+    times ``loss_weight``; ``loss_lambda=0`` is plain cross-entropy. Label
+    smoothing and class weights act on the cross-entropy only; for soft
+    ``(N, K)`` targets the argmax picks the centre.
 
     Args:
         num_classes (int): Number of classes ``K``. Defaults to 7.

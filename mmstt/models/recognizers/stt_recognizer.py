@@ -21,26 +21,18 @@ class STTRecognizer(BaseRecognizer):
           -> neck      (N*V, D)                     SpatioTemporalTransformer
           -> cls_head  (N*V, num_classes)           STTHead
 
-    ``mode='loss'`` returns the head's loss dict (``loss_ce``,
-    ``loss_compact``, ``top1_acc``); ``mode='predict'`` averages the ``V``
-    views of each sample as the head's ``average_clips`` says (``'prob'``:
-    mean of softmax scores) and sets ``pred_score`` (``(num_classes,)``)
-    and ``pred_label`` on every data sample; ``mode='tensor'`` returns raw
-    features of the stage given by ``stage`` (``'backbone'``, ``'neck'`` or
-    ``'head'``, default ``'head'``: logits of shape
-    ``(N*V, num_classes)``, views not averaged).
-
-    ``test_cfg=dict(max_testing_views=k)`` runs the views of a test batch
-    through backbone and neck ``k`` at a time to bound memory.
+    ``mode='predict'`` averages the ``V`` views as the head's
+    ``average_clips`` says; ``mode='tensor'`` returns the features of
+    ``stage`` (``'backbone'``, ``'neck'`` or ``'head'``: logits
+    ``(N*V, num_classes)``). ``test_cfg=dict(max_testing_views=k)`` runs
+    the views of a test batch ``k`` at a time.
 
     Args:
         backbone (dict): Backbone config.
         neck (dict): Neck config.
         cls_head (dict): Head config.
-        data_preprocessor (dict, optional): Preprocessor config; mmstt uses
-            ``dict(type='ActionDataPreprocessor', mean=[0., 0., 0.],
-            std=[255., 255., 255.], format_shape='NCTHW')``. Defaults to
-            None (stack only).
+        data_preprocessor (dict, optional): Preprocessor config. Defaults to
+            None.
         train_cfg (dict, optional): Training options. Defaults to None.
         test_cfg (dict, optional): Test options (``max_testing_views``).
             Defaults to None.

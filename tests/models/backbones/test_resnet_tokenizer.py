@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 import logging
+import os.path as osp
 from collections import OrderedDict
 
 import pytest
@@ -9,6 +10,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmstt  # noqa: F401
 from mmstt.models.backbones import ResNetTokenizer
+
+PAPER_CFG = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))),
+    'configs', '_base_', 'models', 'stt_r18.py')
 
 
 def torchvision_resnet18_state(seed: int = 0) -> OrderedDict:
@@ -114,23 +119,6 @@ def test_depth34_and_width():
         ResNetTokenizer(out_stage=5)
     with pytest.raises(ValueError, match=r'\(B, C, T, H, W\)'):
         model(torch.randn(1, 3, 32, 32))
-
-
-def test_channels_last_gives_same_output():
-    torch.manual_seed(0)
-    a = ResNetTokenizer(
-        out_stage=2, base_channels=16, channels_last=False).eval()
-    b = ResNetTokenizer(
-        out_stage=2, base_channels=16, channels_last=True).eval()
-    b.load_state_dict(a.state_dict())
-    x = torch.randn(2, 3, 3, 32, 32)
-    assert b.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-    with torch.no_grad():
-        out_a, out_b = a(x), b(x)
-    assert torch.allclose(out_a, out_b, atol=1e-4)
-    # The channels-last output is a view whose token order (B, T, h, w, C)
-    # is contiguous.
-    assert out_b.permute(0, 2, 3, 4, 1).is_contiguous()
 
 
 def test_frozen_stages_and_norm_eval():
@@ -266,6 +254,73 @@ def test_unsafe_checkpoint_is_refused(tmp_path):
         init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     with pytest.raises(pickle.UnpicklingError):
         model.init_weights()
+
+
+def _write_ms1m_style_file(path, seed=4):
+    """A torchvision-layout file as the MS-Celeb-1M releases circulate:
+    wrapped in ``{'state_dict': ...}``, every key prefixed ``module.``."""
+    state = torchvision_resnet18_state(seed=seed)
+    torch.save(
+        {
+            'state_dict': OrderedDict(
+                (f'module.{k}', v) for k, v in state.items())
+        }, path)
+    return state
+
+
+def _build_paper_model(cfg):
+    from mmaction.registry import MODELS
+    from mmaction.utils import register_all_modules
+    register_all_modules()
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def _assert_backbone_is(model, state):
+    own = model.backbone.state_dict()
+    assert own, 'empty backbone'
+    for key, value in own.items():
+        assert torch.equal(value, state[key]), key
+
+
+def test_paper_init_from_the_command_line_form(tmp_path):
+    """``--cfg-options model.backbone.init_cfg.type=Pretrained
+    model.backbone.init_cfg.checkpoint=P`` on the base model config."""
+    from mmengine import Config
+    path = tmp_path / 'Resnet18_MS1M_pytorch.pth.tar'
+    state = _write_ms1m_style_file(path)
+    cfg = Config.fromfile(PAPER_CFG)
+    cfg.merge_from_dict({
+        'model.backbone.init_cfg.type': 'Pretrained',
+        'model.backbone.init_cfg.checkpoint': str(path)
+    })
+    _assert_backbone_is(_build_paper_model(cfg), state)
+
+
+def test_paper_init_from_the_config_form(tmp_path):
+    """``model = dict(backbone=dict(init_cfg=dict(type='Pretrained',
+    checkpoint=PATH)))`` in a config that inherits the base model."""
+    from mmengine import Config
+    path = tmp_path / 'ijba_res18_naive.pth'
+    state = _write_ms1m_style_file(path, seed=5)
+    cfg_file = tmp_path / 'paper_init.py'
+    cfg_file.write_text(
+        f'_base_ = [{PAPER_CFG!r}]\n'
+        'model = dict(backbone=dict(init_cfg=dict(type=\'Pretrained\', '
+        f'checkpoint={str(path)!r})))\n')
+    _assert_backbone_is(_build_paper_model(Config.fromfile(cfg_file)), state)
+
+
+def test_base_config_without_checkpoint_trains_from_scratch():
+    from mmengine import Config
+    cfg = Config.fromfile(PAPER_CFG)
+    assert cfg.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=None)
+    model = _build_paper_model(cfg)
+    weight = model.backbone.layer1[0].conv1.weight
+    # Kaiming-normal, fan_out = 64 * 9: std sqrt(2 / 576).
+    assert abs(weight.std().item() - (2 / 576)**0.5) < 0.01
 
 
 def test_registered():

@@ -141,7 +141,7 @@ def test_paper_config_builds_with_paper_settings():
     assert (neck.embed_dims, len(neck.blocks), neck.output) == (512, 4, 'cls')
     assert neck.blocks[0].spatial_attn.num_heads == 8
     assert neck.blocks[0].mlp.fc1.out_features == 4 * 512
-    assert neck.blocks[-1].drop_path == pytest.approx(0.1)
+    assert neck.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
     assert neck.num_frames == 16 and neck.grid_size == (7, 7)
     assert model.cls_head.loss_cls.loss_lambda == 0.01
     assert model.cls_head.fc_cls.out_features == 7

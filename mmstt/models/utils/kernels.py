@@ -1,0 +1,211 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Every device, precision and kernel decision of the STT model.
+
+The model's modules are written with plain operations and call this module
+where the fastest kernel depends on the machine: linear layers
+(:func:`linear`), attention (:func:`attention`) and how many clips go
+through the neck at once (:func:`clips_per_chunk`). The neck's switch
+``kernel`` picks the rules for the duration of its forward (:class:`use`):
+
+- ``'reference'``: ``F.linear``, SDPA and the whole batch at once;
+- ``'auto'``: the rules below, each measured to be faster on the machine
+  kinds it applies to (``docs/benchmarks.md``); they change rounding only.
+
+Outside a neck's forward, and whenever the model is traced by
+``torch.onnx``/``torch.export`` or compiled, the reference kernels run.
+
+Rules of ``'auto'``, CPU only:
+
+1. float32 linear layers run as a oneDNN 1x1 convolution where a probe at
+   first use finds it clearly faster than the BLAS ``F.linear`` calls
+   (the probe answers no where the BLAS runs at the machine's FMA rate);
+2. bfloat16/float16 attention runs as two batched matmuls with a float32
+   softmax (SDPA upcasts its CPU math path to float32 and its fused
+   backward is slow for short sequences);
+3. clips go through the neck in chunks of a fixed byte budget, so that the
+   allocator reuses the intermediate tensors.
+"""
+import contextvars
+import functools
+import time
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+KERNELS = ('auto', 'reference')
+
+#: Bytes per token channel in a chunk of rule 3 (2048 float32 tokens).
+CHUNK_BYTES = 2048 * 4
+#: Speed-up the probe of rule 1 must show to pick the convolution.
+PROBE_MIN_GAIN = 1.3
+
+_CURRENT = contextvars.ContextVar('mmstt_kernel', default='reference')
+
+
+class use:
+    """Context manager that selects the kernel rules.
+
+    Args:
+        kernel (str): ``'auto'`` or ``'reference'``.
+    """
+
+    def __init__(self, kernel: str) -> None:
+        check(kernel)
+        self.kernel = kernel
+        self._token = None
+
+    def __enter__(self) -> 'use':
+        self._token = _CURRENT.set(self.kernel)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _CURRENT.reset(self._token)
+
+
+def check(kernel: str) -> str:
+    """Validate a ``kernel`` value and return it."""
+    if kernel not in KERNELS:
+        raise ValueError(f'kernel must be one of {KERNELS}, got {kernel!r}')
+    return kernel
+
+
+def tracing() -> bool:
+    """Whether the model is being exported or compiled."""
+    return (torch.compiler.is_compiling() or torch.compiler.is_exporting()
+            or torch.onnx.is_in_onnx_export())
+
+
+def _auto(x: torch.Tensor) -> bool:
+    """Whether the ``'auto'`` rules apply to a call on ``x``."""
+    return (x.device.type == 'cpu' and not tracing()
+            and _CURRENT.get() == 'auto')
+
+
+def low_precision(x: torch.Tensor) -> bool:
+    """Whether an operation on ``x`` computes in a 2-byte float type.
+
+    Args:
+        x (torch.Tensor): Operand.
+
+    Returns:
+        bool: True for bfloat16/float16 tensors and under a bfloat16/float16
+        autocast of ``x``'s device.
+    """
+    dtype = x.dtype
+    if torch.is_autocast_enabled(x.device.type):
+        dtype = torch.get_autocast_dtype(x.device.type)
+    return dtype in (torch.bfloat16, torch.float16)
+
+
+def conv1x1_linear(x: torch.Tensor,
+                   weight: torch.Tensor,
+                   bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` as a channels-last 1x1 convolution.
+
+    The ``M`` rows of ``x`` are the pixels of a ``(1, K, M, 1)`` image in
+    channels-last memory order, so both reshapes are views.
+
+    Args:
+        x (torch.Tensor): Input of shape ``(..., K)``.
+        weight (torch.Tensor): Weight of shape ``(N, K)``.
+        bias (torch.Tensor, optional): Bias of shape ``(N, )``. Defaults to
+            None.
+
+    Returns:
+        torch.Tensor: Output of shape ``(..., N)``.
+    """
+    out_features, in_features = weight.shape
+    if x.numel() == 0:
+        return F.linear(x, weight, bias)
+    # (..., K) -> (M, K) -> channels-last (1, K, M, 1)
+    rows = x.reshape(-1, in_features)
+    image = rows.view(1, rows.shape[0], 1, in_features).permute(0, 3, 1, 2)
+    out = F.conv2d(image, weight.view(out_features, in_features, 1, 1), bias)
+    # (1, N, M, 1) channels-last -> (M, N) -> (..., N)
+    return out.permute(0, 2, 3, 1).reshape(*x.shape[:-1], out_features)
+
+
+@functools.lru_cache(maxsize=None)
+def conv_beats_blas() -> bool:
+    """Probe rule 1 once: is the 1x1 convolution clearly faster here?
+
+    Times a float32 product of the neck's size with ``F.linear`` and with
+    :func:`conv1x1_linear`, interleaved, and compares the best of five.
+
+    Returns:
+        bool: True if the convolution is at least ``PROBE_MIN_GAIN`` times
+        faster.
+    """
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1024, 512, generator=gen)
+    w = torch.randn(1536, 512, generator=gen)
+    best = {F.linear: float('inf'), conv1x1_linear: float('inf')}
+    with torch.no_grad():
+        for _ in range(6):
+            for fn in best:
+                start = time.perf_counter()
+                fn(x, w)
+                best[fn] = min(best[fn], time.perf_counter() - start)
+    return best[F.linear] >= PROBE_MIN_GAIN * best[conv1x1_linear]
+
+
+def linear(x: torch.Tensor,
+           weight: torch.Tensor,
+           bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``F.linear`` with the selected kernel.
+
+    Args:
+        x (torch.Tensor): Input of shape ``(..., K)``.
+        weight (torch.Tensor): Weight of shape ``(N, K)``.
+        bias (torch.Tensor, optional): Bias of shape ``(N, )``. Defaults to
+            None.
+
+    Returns:
+        torch.Tensor: Output of shape ``(..., N)``.
+    """
+    if _auto(x) and not low_precision(x) and conv_beats_blas():
+        return conv1x1_linear(x, weight, bias)
+    return F.linear(x, weight, bias)
+
+
+def attention(q: torch.Tensor,
+              k: torch.Tensor,
+              v: torch.Tensor,
+              dropout_p: float = 0.) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d)) v`` with the selected kernel.
+
+    Args:
+        q (torch.Tensor): Queries of shape ``(N, heads, L, d)``.
+        k (torch.Tensor): Keys of shape ``(N, heads, S, d)``.
+        v (torch.Tensor): Values of shape ``(N, heads, S, d)``.
+        dropout_p (float): Dropout on the attention weights. Defaults to 0.
+
+    Returns:
+        torch.Tensor: Output of shape ``(N, heads, L, d)``.
+    """
+    if not (_auto(q) and low_precision(q)):
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    # (N, heads, L, d) @ (N, heads, d, S) -> (N, heads, L, S)
+    scores = torch.matmul(q, k.transpose(-2, -1)) * q.shape[-1]**-0.5
+    weights = scores.softmax(dim=-1, dtype=torch.float32).to(v.dtype)
+    weights = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
+    # (N, heads, L, S) @ (N, heads, S, d) -> (N, heads, L, d)
+    return torch.matmul(weights, v)
+
+
+def clips_per_chunk(x: torch.Tensor) -> int:
+    """How many clips of ``x`` the neck processes at once.
+
+    Args:
+        x (torch.Tensor): Neck input of shape ``(B, C_in, T, h, w)``.
+
+    Returns:
+        int: ``B`` under the reference rules, else the clips whose tokens
+        take at most ``CHUNK_BYTES`` bytes per channel (at least one).
+    """
+    if not _auto(x):
+        return x.shape[0]
+    itemsize = 2 if low_precision(x) else x.element_size()
+    tokens = x.shape[2] * x.shape[3] * x.shape[4]
+    return max(1, CHUNK_BYTES // (tokens * itemsize))
