@@ -103,43 +103,32 @@ def machine_info() -> Dict[str, object]:
         load_average=list(os.getloadavg()))
 
 
-def _busy_seconds() -> float:
-    """CPU seconds all processes spent busy since boot (``/proc/stat``)."""
-    with open('/proc/stat', encoding='utf-8') as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values) - idle) / os.sysconf('SC_CLK_TCK')
-
-
-def _own_seconds() -> float:
-    """CPU seconds of this process and its finished children."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 class Contention:
-    """Share of the machine's CPU that other processes took meanwhile.
+    """Share of the machine's CPU that other processes take meanwhile.
 
-    ``fraction`` = (busy CPU time of the machine - CPU time of this process
-    and its children) / (wall time * cores): about 0 on a quiet machine,
-    0.5 on 2 cores when another process kept one core busy throughout.
+    (busy CPU time of the machine, from ``/proc/stat``, minus that of this
+    process and its finished children) / (wall time * cores): about 0 on a
+    quiet machine, 0.5 on 2 cores when another process keeps one busy.
     """
 
+    @staticmethod
+    def _now() -> tuple:
+        """Wall clock, the machine's busy seconds and our own."""
+        with open('/proc/stat', encoding='utf-8') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        busy = (sum(v) - v[3] - v[4]) / os.sysconf('SC_CLK_TCK')
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return time.perf_counter(), busy, own
+
     def __init__(self) -> None:
-        self._wall = time.perf_counter()
-        self._busy = _busy_seconds()
-        self._own = _own_seconds()
+        self._start = self._now()
 
     def fraction(self) -> float:
-        """Other processes' share of the CPU since construction.
-
-        Returns:
-            float: A fraction of the machine, 0 to 1.
-        """
-        wall = time.perf_counter() - self._wall
-        others = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
+        """Others' share of the machine since construction, 0 to 1."""
+        (w0, b0, o0), (w1, b1, o1) = self._start, self._now()
         cores = len(os.sched_getaffinity(0))
-        return max(0.0, others) / max(wall * cores, 1e-9)
+        return max(0.0, (b1 - b0) - (o1 - o0)) / max((w1 - w0) * cores, 1e-9)
 
 
 def summarize(times: List[float]) -> Dict[str, float]:
@@ -339,27 +328,19 @@ class Bench:
         settings (dict): Sizes and repeat counts (``run.SETTINGS``).
         model_cfg (dict): The benchmarked model's dict.
         args (argparse.Namespace): The command line.
+
+    Attributes:
+        model (nn.Module): The recognizer (random weights, eval mode).
+        reference (nn.Module | None): The same weights with
+            ``model.neck.kernel='reference'``; None without the option.
+        data (dict): A packed batch of random clips.
+        results (dict): The results so far.
     """
 
     def __init__(self, settings: dict, model_cfg: dict, args) -> None:
-        self.settings = settings
-        self.model_cfg = model_cfg
-        self.args = args
+        self.settings, self.model_cfg, self.args = settings, model_cfg, args
         self.model = build_model(model_cfg)
+        self.reference = kernel_twin(self.model, model_cfg, 'reference')
         self.data = make_batch(settings['batch'], settings['frames'],
                                settings['size'])
         self.results: Dict[str, object] = {}
-        self._reference: Optional[nn.Module] = None
-        self._reference_built = False
-
-    @property
-    def reference(self) -> Optional[nn.Module]:
-        """The model with ``model.neck.kernel='reference'``, same weights.
-
-        None when the neck has no ``kernel`` option.
-        """
-        if not self._reference_built:
-            self._reference = kernel_twin(self.model, self.model_cfg,
-                                          'reference')
-            self._reference_built = True
-        return self._reference

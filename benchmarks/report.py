@@ -103,9 +103,11 @@ def format_table(results: dict, sections: Dict[str, ModuleType]) -> str:
         if key in results:
             for row in module.rows(results):
                 lines.append('| ' + ' | '.join(row) + ' |')
-    skipped = results.get('skipped', {})
-    for key, why in skipped.items():
+    for key, why in results.get('skipped', {}).items():
         lines.append(f'| {key} | | | skipped: {why} |')
+    for key, trace in results.get('errors', {}).items():
+        last = trace.strip().splitlines()[-1]
+        lines.append(f'| {key} | | | FAILED: {last} |')
     targets = results.get('targets', {})
     if targets:
         lines += [

@@ -117,6 +117,19 @@ def _minutes(text: str) -> List[float]:
     return values
 
 
+def _setting(text: str) -> tuple:
+    """Parse ``KEY=VALUE`` (VALUE in JSON) for ``--set``."""
+    key, sep, value = text.partition('=')
+    if not sep or key not in SETTINGS['full']:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected KEY=VALUE with KEY one of '
+            f"{', '.join(SETTINGS['full'])}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f'{text!r}: {e}') from e
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
@@ -173,6 +186,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='data loader workers while training for time to accuracy '
         '(default: 0; on 2 cores workers compete with the training step)')
     parser.add_argument(
+        '--set',
+        nargs='+',
+        type=_setting,
+        default=[],
+        metavar='KEY=VALUE',
+        help='override entries of SETTINGS (VALUE in JSON), e.g. --set '
+        'repeats=3 neck_batch=4')
+    parser.add_argument(
         '--baseline',
         default=None,
         help='an earlier results.json: bf16 inference must not be slower '
@@ -204,7 +225,7 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     started = time.perf_counter()
     mode = 'quick' if args.quick else 'full'
-    s = SETTINGS[mode]
+    s = dict(SETTINGS[mode], **dict(args.set))
     model_cfg = common.load_model_cfg(args.config, s['model_overrides'])
     bench = common.Bench(s, model_cfg, args)
     results: Dict[str, object] = dict(

@@ -87,10 +87,11 @@ class _BudgetSpent(Exception):
 class BudgetHook(Hook):
     """Evaluate when the training wall time passes each budget.
 
-    Time spent evaluating is not counted as training time.
+    Time spent evaluating does not count as training time; after the last
+    budget, training stops.
 
     Args:
-        budgets_s (Sequence[float]): Budgets in seconds, ascending.
+        budgets_s (Sequence[float]): Budgets in seconds.
         evaluate (Callable[[nn.Module], dict]): Figures of the model.
     """
 
@@ -98,8 +99,7 @@ class BudgetHook(Hook):
 
     def __init__(self, budgets_s: Sequence[float],
                  evaluate: Callable[[nn.Module], dict]) -> None:
-        self.budgets_s = sorted(budgets_s)
-        self.evaluate = evaluate
+        self.budgets_s, self.evaluate = sorted(budgets_s), evaluate
         self.records: List[dict] = []
         self._start = self._paused = 0.0
 
@@ -107,38 +107,33 @@ class BudgetHook(Hook):
         """Start the clock."""
         self._start, self._paused = time.perf_counter(), 0.0
 
-    def train_seconds(self) -> float:
-        """Training wall time so far, evaluations excluded."""
-        return time.perf_counter() - self._start - self._paused
-
     def record(self, model: nn.Module, iters: int, epoch: int,
                final: bool) -> None:
-        """Evaluate once for every budget passed (all if ``final``)."""
-        spent = self.train_seconds()
+        """Evaluate once for the budgets passed (all left if ``final``)."""
+        spent = time.perf_counter() - self._start - self._paused
         due = [
             b for b in self.budgets_s[len(self.records):]
             if final or b <= spent
         ]
-        if not due:
-            return
-        start = time.perf_counter()
-        figures = self.evaluate(model)
-        self._paused += time.perf_counter() - start
-        for budget in due:
-            self.records.append(
+        if due:
+            start = time.perf_counter()
+            figures = self.evaluate(model)
+            self._paused += time.perf_counter() - start
+            self.records += [
                 dict(
                     figures,
-                    budget_s=budget,
+                    budget_s=b,
                     train_s=spent,
                     iters=iters,
                     epochs=epoch,
-                    schedule_ended=final))
+                    schedule_ended=final) for b in due
+            ]
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
-                         data_batch: Optional[dict] = None,
-                         outputs: Optional[dict] = None) -> None:
+                         data_batch=None,
+                         outputs=None) -> None:
         """Evaluate at the budgets passed; stop after the last."""
         self.record(runner.model, runner.iter + 1, runner.epoch, False)
         if len(self.records) == len(self.budgets_s):

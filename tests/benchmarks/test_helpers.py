@@ -141,10 +141,12 @@ def test_table_names_the_cpu_and_disturbed_sections() -> None:
     results['targets'] = report.check_targets(
         dict(t=dict(value=2.0, target=1.5, what='the target')))
     results['skipped'] = dict(onnxruntime='no onnxruntime')
+    results['errors'] = dict(data='Traceback ...\nOSError: disk full\n')
     section = types.SimpleNamespace(rows=lambda r: [['row', '1', '2', 'n']])
     text = report.format_table(results, dict(inference=section, tta=section))
     assert 'CPU: Test CPU, 2 cores, flags avx2' in text
     assert 'WARNING' in text and 'neck (50%)' in text
     assert text.count('| row | 1 | 2 | n |') == 1  # tta did not run
     assert '| onnxruntime | | | skipped: no onnxruntime |' in text
+    assert '| data | | | FAILED: OSError: disk full |' in text
     assert '| the target | 2.00 | 1.50 | yes |' in text

@@ -21,9 +21,11 @@ def _check_cpu_record(record: dict) -> None:
 def test_selected_section_only(tmp_path, capsys) -> None:
     """Only the chosen section runs; the JSON records CPU and settings."""
     out = tmp_path / 'results.json'
-    code = bench_run.main(
-        ['--quick', '--sections', 'peak', '--threads', '1', '--out',
-         str(out)])
+    code = bench_run.main([
+        '--quick', '--sections', 'peak', '--threads', '1', '--set',
+        'peak_sizes=[128]', '--out',
+        str(out)
+    ])
     assert code == 0
     results = json.loads(out.read_text())
     assert not set(bench_run.SECTIONS) - {'peak'} & set(results)
@@ -31,20 +33,25 @@ def test_selected_section_only(tmp_path, capsys) -> None:
     _check_cpu_record(results['peak']['machine'])
     assert results['machine']['torch_threads'] == 1
     assert results['settings']['mode'] == 'quick'
+    assert results['settings']['peak_sizes'] == [128]
     for p in ('fp32', 'bf16'):
         assert results['peak'][p]['peak_gflops'] > 0
-        assert results['peak'][p]['best_size'] == 256
+        assert results['peak'][p]['best_size'] == 128
     assert 0 <= results['peak']['others_cpu_fraction'] <= 1
     assert results['errors'] == {} and results['targets'] == {}
     assert '| torch.mm peak (GFLOP/s) |' in capsys.readouterr().out
 
 
-def test_budgets_are_parsed_and_checked() -> None:
-    """``--tta-budgets`` takes ascending minutes; negatives are refused."""
-    args = bench_run.parse_args(['--tta-budgets', '5,0.5'])
+def test_budgets_and_settings_are_parsed_and_checked() -> None:
+    """Budgets are ascending minutes; ``--set`` takes known keys only."""
+    args = bench_run.parse_args(
+        ['--tta-budgets', '5,0.5', '--set', 'repeats=3', 'peak_sizes=[64]'])
     assert args.tta_budgets == [0.5, 5.0]
-    with pytest.raises(SystemExit):
-        bench_run.parse_args(['--tta-budgets', '-1'])
+    assert dict(args.set) == dict(repeats=3, peak_sizes=[64])
+    for bad in (['--tta-budgets', '-1'], ['--set',
+                                          'repeat=3'], ['--set', 'repeats=x']):
+        with pytest.raises(SystemExit):
+            bench_run.parse_args(bad)
 
 
 @pytest.mark.slow
