@@ -45,9 +45,9 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
 __all__ = [
-    'CheckedHistoryBuffer', 'CheckpointReadError', 'CheckpointRefusedError',
-    'checkpoint_safe_globals', 'file_size_text', 'mmstt_safe_globals',
-    'safe_load_file', 'RESAVE_TOOL'
+    'CheckedHistoryBuffer', 'OneCycleSchedulerRef', 'checkpoint_getattr',
+    'CheckpointReadError', 'CheckpointRefusedError', 'checkpoint_safe_globals',
+    'file_size_text', 'mmstt_safe_globals', 'safe_load_file', 'RESAVE_TOOL'
 ]
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
@@ -116,23 +116,56 @@ def _qualified(func: Any) -> str:
     return f'{module}.{getattr(func, "__qualname__", repr(func))}'
 
 
-def _history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``getattr`` restricted to ``HistoryBuffer``'s statistics functions.
+class OneCycleSchedulerRef:
+    """Stands for ``OneCycleParamScheduler`` inside mmstt's loads.
+
+    With pickle protocol 2 (torch's default) the annealing function a
+    ``OneCycle`` scheduler keeps in its state is pickled as
+    ``getattr(OneCycleParamScheduler, '_annealing_cos')``. Only that lookup
+    is needed, so the class name resolves to this reference, which cannot
+    be instantiated, and :func:`checkpoint_getattr` resolves exactly the
+    two annealing functions on it.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> None:
+        raise CheckpointRefusedError(
+            'a checkpoint may not construct OneCycleParamScheduler')
+
+
+#: (object, attribute) lookups a checkpoint may make through ``getattr``.
+_ONE_CYCLE_FUNCTIONS = ('_annealing_cos', '_annealing_linear')
+
+
+def checkpoint_getattr(obj: Any, name: str) -> Callable:
+    """``getattr`` restricted to what MMEngine's checkpoints look up.
 
     mmengine pickles a buffer's statistics table as
-    ``getattr(HistoryBuffer, 'min')`` and so on; the general ``getattr``
-    would let a pickle reach any attribute of anything it can name.
+    ``getattr(HistoryBuffer, 'min')`` and so on, and a ``OneCycle``
+    scheduler's annealing function as
+    ``getattr(OneCycleParamScheduler, '_annealing_cos')``. The general
+    ``getattr`` would let a pickle reach any attribute of anything it can
+    name, so only these lookups are allowed.
+
+    Args:
+        obj (Any): The object (as resolved by the safe unpickler).
+        name (str): The attribute.
+
+    Returns:
+        Callable: The statistics or annealing function.
+
+    Raises:
+        CheckpointRefusedError: For any other lookup.
     """
-    known = _registered_statistics()
-    if obj not in (HistoryBuffer, CheckedHistoryBuffer) or name not in known:
-        raise CheckpointRefusedError(
-            f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
-    value = getattr(HistoryBuffer, name)
-    if value is not known[name]:
-        raise CheckpointRefusedError(
-            f'getattr(HistoryBuffer, {name!r}) is not the registered '
-            'statistic of that name')
-    return value
+    if obj in (HistoryBuffer, CheckedHistoryBuffer):
+        known = _registered_statistics()
+        if name in known and getattr(HistoryBuffer, name, None) is known[name]:
+            return known[name]
+    if obj is OneCycleSchedulerRef and name in _ONE_CYCLE_FUNCTIONS:
+        from mmengine.optim.scheduler.param_scheduler import \
+            OneCycleParamScheduler
+        return getattr(OneCycleParamScheduler, name)
+    raise CheckpointRefusedError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
 
 
 def _numpy_multiarray() -> types.ModuleType:
@@ -143,32 +176,19 @@ def _numpy_multiarray() -> types.ModuleType:
     return np.core.multiarray  # numpy < 2
 
 
-def _scheduler_functions() -> List[SafeGlobal]:
-    """Functions MMEngine's own parameter schedulers keep in their state.
-
-    ``OneCycleParamScheduler`` (and so ``OneCycleLR``/``OneCycleMomentum``)
-    stores ``self.anneal_func``, one of its two static annealing methods;
-    its ``state_dict`` is the instance ``__dict__``, so the function is
-    pickled by reference. They compute a float from three floats.
-    """
-    from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
-    module = OneCycleParamScheduler.__module__
-    return [(getattr(OneCycleParamScheduler,
-                     name), f'{module}.OneCycleParamScheduler.{name}')
-            for name in ('_annealing_cos', '_annealing_linear')]
-
-
 def checkpoint_safe_globals() -> List[SafeGlobal]:
     """The exact globals an mmengine checkpoint needs beyond torch's own.
 
     A Runner checkpoint pickles, besides tensors: ``HistoryBuffer`` objects
     in its ``message_hub`` (built through :class:`CheckedHistoryBuffer`,
-    with their statistics functions fetched through a narrow ``getattr``),
+    with their statistics functions fetched through
+    :func:`checkpoint_getattr`),
     numpy arrays, dtypes and scalars (``bytes`` come through
     ``_codecs.encode``, which torch already allows; numpy 1 and numpy 2
     name the array module differently, so both names are accepted), the
-    annealing function of a ``OneCycle`` scheduler, and any custom
-    statistics functions registered in this process.
+    annealing function of a ``OneCycle`` scheduler (looked up on
+    :class:`OneCycleSchedulerRef`), and any custom statistics functions
+    registered in this process.
 
     Returns:
         list: Entries in the form :func:`torch.serialization.safe_globals`
@@ -179,7 +199,9 @@ def checkpoint_safe_globals() -> List[SafeGlobal]:
         (CheckedHistoryBuffer, _HISTORY_BUFFER_NAME),
         np.ndarray,
         np.dtype,
-        (_history_buffer_getattr, 'builtins.getattr'),
+        (checkpoint_getattr, 'builtins.getattr'),
+        (OneCycleSchedulerRef,
+         'mmengine.optim.scheduler.param_scheduler.OneCycleParamScheduler'),
     ]
     for prefix in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         entries.append((multiarray._reconstruct, f'{prefix}._reconstruct'))
@@ -190,7 +212,6 @@ def checkpoint_safe_globals() -> List[SafeGlobal]:
     for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
                  'uint32', 'uint64', 'float16', 'float32', 'float64'):
         entries.append(type(np.dtype(getattr(np, name))))
-    entries.extend(_scheduler_functions())
     for name, func in HistoryBuffer._statistics_methods.items():
         if name not in _DEFAULT_STATISTICS and callable(func):
             entries.append(func)
