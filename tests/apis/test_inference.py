@@ -10,7 +10,7 @@ from mmstt.apis import (build_inference_pipeline, default_device,
                         inference_recognizer, init_recognizer,
                         read_clip_frames)
 from mmstt.datasets import DFER_CLASSES, CorruptClipError
-from .conftest import save_checkpoint, tiny_config
+from .helpers import save_checkpoint, tiny_config
 
 
 def _frames(n: int, size: int = 40) -> list:

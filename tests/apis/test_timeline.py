@@ -9,7 +9,7 @@ import pytest
 from mmstt.apis import init_recognizer, video_timeline, write_timeline
 from mmstt.apis.timeline import timeline_windows
 from mmstt.datasets.video_io import VideoReader, write_video
-from .conftest import face_video_frames, tiny_config
+from .helpers import face_video_frames, tiny_config
 
 FPS = 8.0
 SEG = 12  # frames per segment

@@ -1,10 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Tiny recognizers, their checkpoints and whole-frame test videos."""
+"""Test helpers: tiny recognizers, checkpoints, whole-frame videos."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-import pytest
 import torch
 from mmengine.config import Config
 
@@ -54,12 +53,6 @@ def save_checkpoint(model: torch.nn.Module, path: str,
         dataset_meta=dict(classes=tuple(classes)))
     torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
     return path
-
-
-@pytest.fixture
-def tiny_cfg() -> Callable[..., Config]:
-    """The :func:`tiny_config` function."""
-    return tiny_config
 
 
 def face_video_frames(
