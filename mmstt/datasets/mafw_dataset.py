@@ -100,8 +100,16 @@ class MAFWDataset(BaseDFERDataset):
         return path
 
     @staticmethod
-    def _clip_folder(frame_root: str, clip: str) -> str:
-        """Frame folder of ``clip`` (``00025`` or, unpadded, ``25``)."""
+    def clip_folder(frame_root: str, clip: str) -> str:
+        """Frame folder of ``clip`` (``00025`` or, unpadded, ``25``).
+
+        Args:
+            frame_root (str): Folder of the per-clip frame folders.
+            clip (str): Clip id as listed (file stem).
+
+        Returns:
+            str: The existing folder, else the padded name.
+        """
         names = [clip]
         if clip.isdigit():
             names.append(str(int(clip)))
@@ -131,7 +139,7 @@ class MAFWDataset(BaseDFERDataset):
                     source)
             else:
                 info = self.frame_record(
-                    self._clip_folder(frame_root, row.clip), row.label,
+                    self.clip_folder(frame_root, row.clip), row.label,
                     row.clip, source)
             data_list.append(info)
         self.log_summary(data_list,

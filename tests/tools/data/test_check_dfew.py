@@ -35,7 +35,10 @@ def test_clean_copy(tool, dfew_sample_root, capsys) -> None:
     header = [line for line in lines if line.lstrip().startswith('fold')][0]
     assert 'happy' in header and 'fear' in header and '<16f' in header
     rows = [
-        line.split() for line in lines if line.split()[:1] in (['1'], ['5'])
+        line.split() for line in lines
+        if line.split()[:1] in (['1'],
+                                ['5']) and line.split()[1:2] in (['train'],
+                                                                 ['test'])
     ]
     assert len(rows) == 4  # fold 1 and 5, train and test
     fold1_train = [r for r in rows if r[:2] == ['1', 'train']][0]
@@ -86,3 +89,19 @@ def test_overlap_and_label_conflict(tool, dfew_sample_root, tmp_path,
     out = capsys.readouterr().out
     assert 'fold 1: 1 clip(s) in both train and test' in out
     assert 'different labels' in out
+
+
+@pytest.mark.parametrize('content', [b'video_name,label\n', b''])
+def test_empty_split_is_a_problem(tool, dfew_sample_root, tmp_path, capsys,
+                                  content) -> None:
+    root = tmp_path / 'dfew'
+    shutil.copytree(
+        osp.join(dfew_sample_root, 'EmoLabel_DataSplit'),
+        root / 'EmoLabel_DataSplit')
+    os.symlink(osp.join(dfew_sample_root, 'Clip'), root / 'Clip')
+    test2 = root / 'EmoLabel_DataSplit' / 'test(single-labeled)' / 'set_2.csv'
+    test2.write_bytes(content)
+    assert tool.main([str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f'no clips listed in {test2}' in out
+    assert 'no problem found' not in out

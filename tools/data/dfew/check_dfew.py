@@ -3,31 +3,32 @@
 
 Checks, for every fold 1..5 and split train/test:
 
-* the split file exists (``set_K.csv`` or ``single_{split}set_K.csv``)
-  and every row is well formed with a label in 1..7;
+* the split file exists (``set_K.csv`` or ``single_{split}set_K.csv``),
+  is UTF-8 or BOM-marked UTF-16 (line endings and encodings other than
+  plain ASCII are noted), lists at least one clip, and every row is well
+  formed with a label in 1..7;
 * every listed clip has a non-empty frame folder under ``--frame-dir``
-  (and, with ``--videos``, a non-empty video under ``--video-dir``);
+  (and, with ``--videos``, a video under ``--video-dir`` whose frames
+  decode, with as many frames as the header says);
 * with ``--decode ends|all``, that the first/last (or all) frames decode;
 * train and test of a fold do not overlap, a clip has the same label in
-  every file, and every clip is in exactly one test fold.
+  every file, every clip is in exactly one test fold, and every class
+  occurs in every split.
 
 Prints one table row per fold and split (clips, per-class counts, clips
-shorter than ``--clip-len`` frames, min/median/max frames, problems) and
-the problems found, and exits with 1 if there is any.
+shorter than ``--clip-len`` frames, min/median/max frames, missing and
+empty folders), the notes and the problems found, and exits with 1 if
+there is any problem.
 """
 import argparse
 import os.path as osp
 import sys
 from collections import Counter, defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
-import numpy as np
-from tqdm import tqdm
-
-from mmstt.datasets import (DFER_CLASSES, CorruptClipError, DFERDataError,
-                            find_dfew_split_file, list_frame_files,
+from mmstt.datasets import (DFER_CLASSES, DFERDataError, find_dfew_split_file,
                             parse_dfew_csv)
-from mmstt.datasets.transforms import FrameFolderDecode
+from mmstt.datasets.copy_check import DECODE_CHOICES, CopyCheck, format_table
 
 SPLITS = ('train', 'test')
 FOLDS = (1, 2, 3, 4, 5)
@@ -63,7 +64,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--videos',
         action='store_true',
-        help='also check that every clip has a non-empty video')
+        help='also check that every clip has a video whose frames decode')
     parser.add_argument(
         '--video-dir',
         default='Clip/original',
@@ -72,7 +73,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--video-ext', default='.mp4', help='extension of the videos')
     parser.add_argument(
         '--decode',
-        choices=('none', 'ends', 'all'),
+        choices=DECODE_CHOICES,
         default='none',
         help='decode no frame, the first and last frame, or every frame '
         'of each clip (slow) to find corrupt JPEGs')
@@ -84,50 +85,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _scan_clip(frame_dir: str, decode: str,
-               decoder: FrameFolderDecode) -> Tuple[int, List[str]]:
-    """Frame count of one clip folder and the problems found in it."""
-    try:
-        files = list_frame_files(frame_dir)
-    except FileNotFoundError:
-        return -1, [f'frame folder {frame_dir} does not exist']
-    if not files:
-        return 0, [f'frame folder {frame_dir} is empty']
-    if decode == 'none':
-        return len(files), []
-    chosen = files if decode == 'all' else sorted({files[0], files[-1]})
-    problems = []
-    for name in chosen:
-        try:
-            decoder._decode(osp.join(frame_dir, name))
-        except CorruptClipError as err:
-            problems.append(str(err))
-    return len(files), problems
-
-
-def _table(rows: List[List[str]], header: List[str]) -> str:
-    """Format rows as a fixed-width text table."""
-    widths = [
-        max(len(str(r[i])) for r in [header] + rows)
-        for i in range(len(header))
-    ]
-    lines = ['  '.join(str(h).rjust(w) for h, w in zip(header, widths))]
-    lines.append('  '.join('-' * w for w in widths))
-    for r in rows:
-        lines.append('  '.join(str(v).rjust(w) for v, w in zip(r, widths)))
-    return '\n'.join(lines)
-
-
-def check(args: argparse.Namespace) -> Tuple[str, List[str]]:
+def check(args: argparse.Namespace) -> Tuple[str, CopyCheck]:
     """Run every check.
 
     Args:
         args (argparse.Namespace): Options of :func:`parse_args`.
 
     Returns:
-        tuple: The summary table (str) and the list of problems.
+        tuple: The summary table (str) and the :class:`CopyCheck` with the
+        problems and notes.
     """
-    problems: List[str] = []
+    result = CopyCheck(DFER_CLASSES, args.clip_len, args.decode)
+    problems = result.problems
     splits: Dict[Tuple[int, str], Dict[str, int]] = {}
     where: Dict[str, str] = {}
     for fold in FOLDS:
@@ -137,7 +106,10 @@ def check(args: argparse.Namespace) -> Tuple[str, List[str]]:
             except DFERDataError as err:
                 problems.append(str(err))
                 continue
+            if not result.check_text(path):
+                continue
             rows = parse_dfew_csv(path, errors=problems)
+            result.check_listed(path, len(rows))
             splits[(fold, split)] = {r.clip: r.label for r in rows}
             for r in rows:
                 where.setdefault(r.clip, f'{path}:{r.line}')
@@ -169,38 +141,22 @@ def check(args: argparse.Namespace) -> Tuple[str, List[str]]:
                 f'e.g. {", ".join(odd[:5])}')
     frame_root = osp.join(args.data_root, args.frame_dir)
     video_root = osp.join(args.data_root, args.video_dir)
-    decoder = FrameFolderDecode()
-    frames: Dict[str, int] = {}
-    for clip in tqdm(sorted(labels), desc='checking clips', unit='clip'):
-        count, found = _scan_clip(
-            osp.join(frame_root, clip), args.decode, decoder)
-        frames[clip] = count
-        problems.extend(f'{where[clip]}: {p}' for p in found)
-        if args.videos:
+    result.scan_folders(((osp.join(frame_root, c), where[c])
+                         for c in sorted(labels)), 'checking clips')
+    if args.videos:
+        for clip in sorted(labels):
+            folder = osp.join(frame_root, clip)
             video = osp.join(video_root, clip + args.video_ext)
-            if not osp.isfile(video):
-                problems.append(f'{where[clip]}: video {video} does not '
-                                'exist')
-            elif osp.getsize(video) == 0:
-                problems.append(f'{where[clip]}: video {video} is empty')
-    header = (
-        ['fold', 'split', 'clips'] + list(DFER_CLASSES) +
-        [f'<{args.clip_len}f', 'min', 'median', 'max', 'missing', 'empty'])
+            count = result.video_frames(video, where[clip])
+            result.compare_counts(result.frames[folder], count, where[clip],
+                                  folder, video)
     rows = []
     for (fold, split), table in sorted(
             splits.items(), key=lambda kv: (kv[0][0], SPLITS.index(kv[0][1]))):
-        counts = Counter(table.values())
-        n = [frames[c] for c in table if frames[c] > 0]
-        rows.append([fold, split, len(table)] +
-                    [counts.get(i, 0) for i in range(len(DFER_CLASSES))] + [
-                        sum(1 for v in n if v < args.clip_len),
-                        min(n) if n else '-',
-                        int(np.median(n)) if n else '-',
-                        max(n) if n else '-',
-                        sum(1 for c in table if frames[c] < 0),
-                        sum(1 for c in table if frames[c] == 0),
-                    ])
-    return _table(rows, header), problems
+        result.missing_classes(f'fold {fold} {split}', list(table.values()))
+        rows.append([fold, split] + result.split_row(
+            list(table.values()), [osp.join(frame_root, c) for c in table]))
+    return format_table(rows, result.header('fold', 'split')), result
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -216,19 +172,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not osp.isdir(args.data_root):
         print(f'error: {args.data_root} is not a folder', file=sys.stderr)
         return 2
-    table, problems = check(args)
+    table, result = check(args)
     print(f'DFEW copy at {args.data_root} (labels 1..7 = ' +
           ', '.join(f'{i + 1} {n}' for i, n in enumerate(DFER_CLASSES)) + ')')
     print(table)
-    if problems:
-        print(f'\n{len(problems)} problem(s):')
-        for p in problems[:args.max_problems]:
-            print(f'  {p}')
-        if len(problems) > args.max_problems:
-            print(f'  ... and {len(problems) - args.max_problems} more')
-        return 1
-    print('\nno problem found')
-    return 0
+    return result.report(args.max_problems)
 
 
 if __name__ == '__main__':
