@@ -214,19 +214,9 @@ def merge(cfg: dict, overrides: Optional[dict]) -> dict:
     return cfg
 
 
-def _strip_pretrained(cfg: dict) -> None:
-    """Drop every pretrained-weight reference: benchmarks load nothing."""
-    for key in ('pretrained', 'init_cfg'):
-        if cfg.get(key) is not None:
-            cfg[key] = None
-    for value in cfg.values():
-        if isinstance(value, dict):
-            _strip_pretrained(value)
-
-
 def load_model_cfg(config: str = MODEL_CONFIG,
                    overrides: Optional[dict] = None) -> ConfigDict:
-    """The ``model`` of a config file, without pretrained weights.
+    """The ``model`` of a config file (built without loading weights).
 
     Args:
         config (str): Config path. Defaults to :data:`MODEL_CONFIG`.
@@ -241,13 +231,12 @@ def load_model_cfg(config: str = MODEL_CONFIG,
     cfg = Config.fromfile(config)
     if 'model' not in cfg:
         raise KeyError(f'{config} defines no `model`')
-    model_cfg = copy.deepcopy(cfg.model)
-    _strip_pretrained(model_cfg)
-    return merge(model_cfg, overrides)
+    return merge(copy.deepcopy(cfg.model), overrides)
 
 
 def build_model(model_cfg: dict) -> nn.Module:
-    """Build a recognizer (random weights) in eval mode on the CPU.
+    """Build a recognizer in eval mode (random weights: ``init_weights``,
+    which would load pretrained ones, is not called).
 
     Args:
         model_cfg (dict): The model dict, e.g. from :func:`load_model_cfg`.

@@ -103,24 +103,20 @@ def drop_path_rates(neck: nn.Module) -> List[float]:
     """The stochastic-depth rate of each block of STT's neck.
 
     Args:
-        neck (nn.Module): The neck (``blocks``; each block holds its rate
-            as a float ``drop_path`` or in a module with ``drop_prob``).
+        neck (nn.Module): The neck; each of its ``blocks`` has
+            ``drop_path``, a ``DropPath`` module or a float.
 
     Returns:
         list[float]: One rate per block.
     """
     rates = []
     for i, block in enumerate(neck.blocks):
-        value = getattr(block, 'drop_path', None)
-        if not isinstance(value, (int, float)):
-            value = next(
-                (m.drop_prob for m in block.modules()
-                 if isinstance(getattr(m, 'drop_prob', None), (int, float))),
-                None)
-        if value is None:
+        rate = getattr(block, 'drop_path', None)
+        rate = getattr(rate, 'drop_prob', rate)
+        if not isinstance(rate, (int, float)):
             raise AttributeError(f'block {i} of the neck has no '
                                  'stochastic-depth rate to copy')
-        rates.append(float(value))
+        rates.append(float(rate))
     return rates
 
 

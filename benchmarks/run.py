@@ -176,9 +176,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--tta-budgets',
         type=_minutes,
-        default=[2.0, 5.0, 10.0],
+        default=None,
         help='training wall-time budgets of the time-to-accuracy section, '
-        'in minutes, comma-separated (default: 2,5,10)')
+        'in minutes, comma-separated (default: 2,5,10; 0 with --quick)')
     parser.add_argument(
         '--tta-workers',
         type=int,
@@ -202,7 +202,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out',
         default=osp.join(REPO_ROOT, 'benchmarks', 'results.json'),
         help='JSON output (default: benchmarks/results.json)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.tta_budgets is None:
+        args.tta_budgets = [0.0] if args.quick else [2.0, 5.0, 10.0]
+    return args
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -47,6 +47,8 @@ def test_budgets_and_settings_are_parsed_and_checked() -> None:
     args = bench_run.parse_args(
         ['--tta-budgets', '5,0.5', '--set', 'repeats=3', 'peak_sizes=[64]'])
     assert args.tta_budgets == [0.5, 5.0]
+    assert bench_run.parse_args([]).tta_budgets == [2.0, 5.0, 10.0]
+    assert bench_run.parse_args(['--quick']).tta_budgets == [0.0]
     assert dict(args.set) == dict(repeats=3, peak_sizes=[64])
     for bad in (['--tta-budgets', '-1'], ['--set',
                                           'repeat=3'], ['--set', 'repeats=x']):
