@@ -124,6 +124,132 @@ def test_summarize_ignores_nan_recall(load_tool):
     }
     summary = tool.summarize(per_fold, 'last')
     assert summary['mean']['dfer/recall_disgust'] == 10.0
-    assert summary['std']['dfer/recall_disgust'] == 0.0
+    # one finite value: no standard deviation
+    assert summary['std']['dfer/recall_disgust'] is None
     np.testing.assert_allclose(summary['std']['dfer/uar'], np.sqrt(8.0))
     assert 'epoch' not in summary['mean']
+
+
+def _strict_json(path: str) -> dict:
+    """Load JSON, failing on the non-standard NaN/Infinity constants."""
+
+    def refuse(name):
+        raise AssertionError(f'bare {name} in {path}')
+
+    with open(path) as f:
+        return json.load(f, parse_constant=refuse)
+
+
+def test_mafw_nan_recall_is_null_and_single_fold_has_no_std(
+        load_tool, tmp_path) -> None:
+    tool = load_tool('cross_validation.py')
+    wd = str(tmp_path / 'stt_mafw_fold3')
+    _write_run(wd, '20250101_000000', {1: (30.0, 40.0), 2: (35.0, 45.0)})
+    # add an 11-class per-class recall that is NaN (class absent)
+    scalars = osp.join(wd, '20250101_000000', 'vis_data', 'scalars.json')
+    lines = open(scalars).read().splitlines()
+    rec = json.loads(lines[-1])
+    rec['dfer/recall_helplessness'] = float('nan')
+    rec['dfer/recall_contempt'] = 12.5
+    lines[-1] = json.dumps(rec)  # json.dumps writes NaN, as MMEngine does
+    open(scalars, 'w').write('\n'.join(lines) + '\n')
+    out = str(tmp_path / 'mafw_cv')
+    summary = tool.main([
+        'mafw', '--folds', '3', '--work-dirs', wd, '--choice', 'best', '--out',
+        out
+    ])
+    assert summary['dataset'] == 'mafw' and summary['num_folds'] == 1
+    assert summary['mean']['dfer/uar'] == 35.0
+    assert summary['std']['dfer/uar'] is None
+    record = _strict_json(out + '.json')
+    assert record['folds']['3']['dfer/recall_helplessness'] is None
+    assert record['mean']['dfer/recall_helplessness'] is None
+    assert record['mean']['dfer/recall_contempt'] == 12.5
+    markdown = open(out + '.md').read()
+    assert markdown.startswith('MAFW, 1 fold (3);')
+    assert '±' not in markdown
+    assert '| mean (1 fold) | | 35.00 | 45.00 |' in markdown
+
+
+def test_collect_only_names_missing_folds(load_tool, tmp_path, capsys) -> None:
+    tool = load_tool('cross_validation.py')
+    root = tmp_path / 'wd'
+    for fold, (uar, war) in {1: (50.0, 60.0), 3: (54.0, 62.0)}.items():
+        _write_run(
+            str(root / f'stt_dfew_fold{fold}'), '20250101_000000',
+            {1: (uar, war)})
+    (root / 'stt_dfew_fold2').mkdir()  # started, nothing logged
+    out = str(tmp_path / 'cv')
+    with pytest.raises(SystemExit, match=r'2 of 4 DFEW folds .*fold 2, 4'):
+        tool.main([
+            'dfew', '--collect-only', '--folds', '1', '2', '3', '4',
+            '--work-dir-root',
+            str(root), '--choice', 'last', '--out', out
+        ])
+    err = capsys.readouterr().err
+    assert 'missing fold 2:' in err and 'missing fold 4:' in err
+    record = _strict_json(out + '.json')
+    assert record['num_folds'] == 2 and record['missing_folds'] == [2, 4]
+    markdown = open(out + '.md').read()
+    assert markdown.startswith('DFEW, 2 folds (1, 3); missing: fold 2, 4')
+    assert '| mean ± std | | 52.00 ± 2.83 | 61.00 ± 1.41 |' in markdown
+
+
+def test_finished_folds_skipped_stopped_ones_resumed(load_tool, tmp_path,
+                                                     monkeypatch) -> None:
+    tool = load_tool('cross_validation.py')
+    root = tmp_path / 'wd'
+    done = root / 'stt_mafw_fold1'
+    _write_run(str(done), '20250101_000000', {1: (20.0, 30.0)})
+    (done / tool.DONE_FILE).write_text('{}')
+    stopped = root / 'stt_mafw_fold2'
+    _write_run(str(stopped), '20250101_000000', {1: (21.0, 31.0)})
+    (stopped / 'last_checkpoint').write_text(str(stopped / 'epoch_1.pth'))
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    def fake_run(cmd, env=None):
+        calls.append(cmd)
+        wd = cmd[cmd.index('--work-dir') + 1]
+        _write_run(wd, '20250102_000000', {2: (25.0, 35.0)})
+        return Done()
+
+    monkeypatch.setattr(tool.subprocess, 'run', fake_run)
+    summary = tool.main([
+        'mafw', '--folds', '1', '2', '3', '--work-dir-root',
+        str(root), '--data-root', '/data/MAFW', '--choice', 'last', '--out',
+        str(tmp_path / 'cv'), '--', '--seed', '1'
+    ])
+    assert [c[c.index('--work-dir') + 1]
+            for c in calls] == [str(stopped),
+                                str(root / 'stt_mafw_fold3')]
+    assert calls[0][2].endswith('stt_mafw_fold2.py')
+    assert '--resume' in calls[0] and '--resume' not in calls[1]
+    for cmd in calls:
+        assert cmd[-2:] == ['--cfg-options', 'data_root=/data/MAFW']
+        assert '--seed' in cmd
+    assert all(
+        tool.fold_finished(str(root / f'stt_mafw_fold{k}')) for k in (1, 2, 3))
+    assert summary['folds']['1']['epoch'] == 1  # not retrained
+    assert summary['folds']['2']['epoch'] == 2
+    # a rerun trains nothing
+    calls.clear()
+    tool.main([
+        'mafw', '--folds', '1', '2', '3', '--work-dir-root',
+        str(root), '--out',
+        str(tmp_path / 'cv2'), '--choice', 'last'
+    ])
+    assert calls == []
+
+
+def test_old_name_is_the_dfew_runner(load_tool) -> None:
+    old = load_tool('dfew_cross_validation.py')
+    args = old.parse_args(['--folds', '2', '--data-root', '/d'])
+    assert args.dataset == 'dfew' and args.data_root == '/d'
+    assert args.config_tmpl.endswith(osp.join('configs', 'stt_dfew_fold{}.py'))
+    new = load_tool('cross_validation.py')
+    mafw = new.parse_args(['mafw'])
+    assert mafw.config_tmpl.endswith('stt_mafw_fold{}.py')
+    assert mafw.folds == [1, 2, 3, 4, 5]
