@@ -18,12 +18,15 @@ __all__ = ['count_flops', 'flop_table']
 
 
 def _counter(fn: Callable[[], object]) -> FlopCounterMode:
-    """Run ``fn`` once under a flop counter and return the counter.
+    """Run ``fn`` under a flop counter and return the counter.
 
-    ``scaled_dot_product_attention`` is forced to its math backend while
-    counting: the counter has no formula for the fused CPU kernel, whereas
-    the math backend spells the attention products as counted matmuls.
+    ``fn`` runs once before counting, so that one-off work at first use
+    (e.g. a kernel probe) is not counted. ``scaled_dot_product_attention``
+    is forced to its math backend while counting: the counter has no
+    formula for the fused CPU kernel, whereas the math backend spells the
+    attention products as counted matmuls.
     """
+    fn()
     counter = FlopCounterMode(display=False)
     with sdpa_kernel(SDPBackend.MATH), counter:
         fn()
@@ -35,8 +38,8 @@ def count_flops(fn: Callable[[], object],
     """Count the FLOPs of one call of ``fn``.
 
     Args:
-        fn (Callable): The work to count, run once (e.g.
-            ``lambda: model(x)``).
+        fn (Callable): The work to count (e.g. ``lambda: model(x)``); it
+            runs twice, once uncounted.
         module (nn.Module, optional): When given, the FLOPs spent inside
             each of its direct children are reported as well. Defaults to
             None.
@@ -60,7 +63,7 @@ def flop_table(fn: Callable[[], object], depth: int = 3) -> str:
     """Per-module FLOP table of one call of ``fn``.
 
     Args:
-        fn (Callable): The work to count, run once.
+        fn (Callable): The work to count; it runs twice, once uncounted.
         depth (int): Module nesting shown. Defaults to 3.
 
     Returns:
