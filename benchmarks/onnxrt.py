@@ -103,7 +103,7 @@ def rows(results: dict) -> List[List[str]]:
     Returns:
         list[list[str]]: Figure, fp32, bf16, notes.
     """
-    ort = results['onnxruntime']
+    ort = results['onnxrt']
     cps = ort['clips_per_s']
     return [[
         f"onnxruntime vs PyTorch (clips/s, batch {ort['batch']})",

@@ -1,9 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The results as a Markdown table, and the targets they meet."""
 from types import ModuleType
-from typing import Dict, List, Optional
+from typing import Dict, List
 
-__all__ = ['BUSY_FRACTION', 'check_targets', 'baseline_target', 'format_table']
+__all__ = ['BUSY_FRACTION', 'check_targets', 'format_table']
 
 #: Share of the CPU taken by others above which a figure is flagged.
 BUSY_FRACTION = 0.1
@@ -23,40 +23,6 @@ def check_targets(targets: Dict[str, Dict[str, object]]) -> Dict[str, dict]:
         k: dict(t, holds=bool(t['value'] >= t['target']))
         for k, t in targets.items()
     }
-
-
-def baseline_target(results: dict,
-                    baseline: Optional[dict]) -> Dict[str, dict]:
-    """bf16 inference no slower than a baseline run on the same CPU model.
-
-    Where the CPU has AMX-BF16 the peak-fraction target applies instead.
-    A drop of up to 5 % counts as noise.
-
-    Args:
-        results (dict): This run's results.
-        baseline (dict, optional): An earlier ``results.json``.
-
-    Returns:
-        dict: One target (``bf16_inference_vs_baseline``) or none when the
-        baseline is missing, from another CPU model, another batch size,
-        or the CPU has AMX-BF16.
-    """
-    inf = results.get('inference')
-    if not (inf and baseline) or results['machine']['amx_bf16']:
-        return {}
-    old = baseline.get('inference', {})
-    old_cps = old.get('clips_per_s', {}).get('bf16') or \
-        old.get('bf16', {}).get('clips_per_s')  # older layout
-    if (not old_cps or old.get('batch') != inf['batch']
-            or baseline.get('machine', {}).get('cpu_model')
-            != results['machine']['cpu_model']):
-        return {}
-    return dict(
-        bf16_inference_vs_baseline=dict(
-            value=inf['clips_per_s']['bf16'] / old_cps,
-            target=0.95,
-            what='bf16 inference clips/s / the baseline run\'s (same CPU '
-            'model, 5 % noise allowed)'))
 
 
 def _header(results: dict) -> List[str]:

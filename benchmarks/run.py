@@ -30,28 +30,18 @@ MODEL_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'stt_r18.py')
 
 __all__ = ['SECTIONS', 'SETTINGS', 'parse_args', 'run', 'main']
 
-#: Section module (under ``benchmarks/``) by results key, in run order.
-SECTIONS = dict(
-    peak='peak',
-    inference='inference',
-    training='training',
-    neck='neck',
-    onnxruntime='onnxrt',
-    data='data',
-    memory='memory',
-    tta='tta')
+#: The sections (modules of ``benchmarks/``), in the order they run.
+SECTIONS = ('peak', 'inference', 'training', 'neck', 'onnxrt', 'data',
+            'memory', 'tta')
 
 
 def section_modules() -> Dict[str, ModuleType]:
     """Import the section modules.
 
     Returns:
-        dict[str, ModuleType]: Module by results key, in run order.
+        dict[str, ModuleType]: Module by section name, in run order.
     """
-    return {
-        key: importlib.import_module(f'benchmarks.{name}')
-        for key, name in SECTIONS.items()
-    }
+    return {k: importlib.import_module(f'benchmarks.{k}') for k in SECTIONS}
 
 
 #: Sizes and repeat counts of a full run and of ``--quick``.
@@ -148,13 +138,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--sections',
         nargs='+',
-        choices=list(SECTIONS),
+        choices=SECTIONS,
         default=list(SECTIONS),
         help='sections to run (default: all, in this order)')
     parser.add_argument(
         '--skip',
         nargs='+',
-        choices=list(SECTIONS),
+        choices=SECTIONS,
         default=[],
         help='sections to leave out')
     parser.add_argument(
@@ -193,11 +183,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         metavar='KEY=VALUE',
         help='override entries of SETTINGS (VALUE in JSON), e.g. --set '
         'repeats=3 neck_batch=4')
-    parser.add_argument(
-        '--baseline',
-        default=None,
-        help='an earlier results.json: bf16 inference must not be slower '
-        'on the same CPU model (where the CPU has no AMX-BF16)')
     parser.add_argument(
         '--out',
         default=osp.join(REPO_ROOT, 'benchmarks', 'results.json'),
@@ -277,11 +262,6 @@ def run(args: argparse.Namespace) -> dict:
     for key in chosen:
         if key in results and hasattr(sections[key], 'targets'):
             targets.update(sections[key].targets(results))
-    baseline = None
-    if args.baseline:
-        with open(args.baseline, encoding='utf-8') as f:
-            baseline = json.load(f)
-    targets.update(report.baseline_target(results, baseline))
     results['targets'] = report.check_targets(targets)
     results['elapsed_s'] = time.perf_counter() - started
     return results

@@ -90,5 +90,5 @@ def test_quick_run_of_the_sections(tmp_path) -> None:
     assert len(paper) == 1 and 0 <= paper[0]['uar'] <= 1
     agree = results['tta']['bf16_agreement']
     assert agree['clips'] == results['tta']['paper']['test_clips'] > 0
-    if 'onnxruntime' in results:
-        assert results['onnxruntime']['max_prob_diff'] < 1e-3
+    if 'onnxrt' in results:
+        assert results['onnxrt']['max_prob_diff'] < 1e-3
