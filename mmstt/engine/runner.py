@@ -34,7 +34,7 @@ class _DropLongDumps(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
         return not (message.startswith('Config:\n')
-                    or 'System environment:' in message[:80])
+                    or 'System environment:' in message[:200])
 
 
 @RUNNERS.register_module()

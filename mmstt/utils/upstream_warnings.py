@@ -68,9 +68,12 @@ _APPLIED = False
 
 
 def filter_upstream_warnings() -> None:
-    """Silence :data:`HARMLESS_WARNINGS`; quiet existing MMEngine loggers.
+    """Silence :data:`HARMLESS_WARNINGS`; quiet MMEngine's loggers.
 
-    Later calls add nothing twice.
+    The existing ``MMLogger`` instances get :class:`UpstreamLogFilter`,
+    including MMEngine's default ``'mmengine'`` logger (created here as
+    MMEngine would create it at its first message), which ``print_log``
+    uses outside a Runner. Later calls add nothing twice.
     """
     global _APPLIED
     if not _APPLIED:
@@ -82,6 +85,8 @@ def filter_upstream_warnings() -> None:
                 module=entry.module)
         _APPLIED = True
     from mmengine.logging import MMLogger
+    if not MMLogger._instance_dict:
+        MMLogger.get_instance('mmengine')
     for logger in list(MMLogger._instance_dict.values()):
         quiet_logger(logger)
 

@@ -138,7 +138,7 @@ def toy_runner() -> Callable[..., DFERRunner]:
     return build_toy_runner
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def toy() -> SimpleNamespace:
     """The toy's pieces: ``Recognizer``, ``Clips``, ``classes``,
     ``runner`` (:func:`build_toy_runner`)."""
