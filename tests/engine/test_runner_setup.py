@@ -1,13 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+"""The set-up the runner tools share (moved from mmstt.apis)."""
 import os
+import os.path as osp
 
 import pytest
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from mmstt.apis import (apply_data_root, fit_cpu_loaders, prepare_device_env,
-                        resolve_checkpoint)
+from mmstt.engine import resolve_checkpoint
+from mmstt.engine.runner_setup import (apply_cfg_options, apply_data_root,
+                                       fit_cpu_loaders, prepare_device_env,
+                                       set_work_dir)
 
 
 def test_resolve_checkpoint(tmp_path):
@@ -139,3 +143,19 @@ def test_fit_cpu_loaders_with_cuda_changes_nothing(monkeypatch):
     cfg = _loader_cfg()
     assert fit_cpu_loaders(cfg) == []
     assert cfg.train_dataloader.num_workers == 8
+
+
+def test_set_work_dir_and_cfg_options():
+    cfg = Config(
+        dict(
+            data_root='data/DFEW',
+            train_dataloader=dict(dataset=dict(data_root='data/DFEW')),
+            work_dir=None))
+    set_work_dir(cfg, None, 'configs/stt_dfew_fold3.py')
+    assert cfg.work_dir == osp.join('./work_dirs', 'stt_dfew_fold3')
+    set_work_dir(cfg, 'w', 'configs/stt_dfew_fold3.py')
+    assert cfg.work_dir == 'w'
+    apply_cfg_options(cfg, {'data_root': '/data/dfew'})
+    assert cfg.train_dataloader.dataset.data_root == '/data/dfew'
+    apply_cfg_options(cfg, None)
+    assert cfg.data_root == '/data/dfew'
