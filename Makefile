@@ -13,10 +13,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) requirements/runtime.txt requirements/mminstall.txt \
-		requirements/tests.txt requirements/faces.txt setup.py
+		requirements/tests.txt requirements/faces.txt \
+		requirements/deploy.txt setup.py
 	$(PY) -m pip install -q --upgrade "pip>=23"
 	$(PY) -m pip install -q -r requirements/runtime.txt \
-		-r requirements/mminstall.txt -r requirements/tests.txt
+		-r requirements/mminstall.txt -r requirements/tests.txt \
+		-r requirements/deploy.txt
 	$(PY) -m pip install -q --no-deps -r requirements/faces.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
