@@ -5,8 +5,10 @@ import csv
 import cv2
 import numpy as np
 import pytest
+import torch
 
-from mmstt.apis import init_recognizer, video_timeline, write_timeline
+from mmstt.apis import (YuNetDetector, crop_face, detect_and_track,
+                        init_recognizer, video_timeline, write_timeline)
 from mmstt.apis.timeline import timeline_windows
 from mmstt.datasets.video_io import VideoReader, write_video
 from .helpers import face_video_frames, tiny_config
@@ -124,3 +126,75 @@ def test_timeline_without_face_detection_uses_whole_frames(face_video):
     np.testing.assert_allclose(out.probs.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match='stride_s'):
         video_timeline(model, face_video[0], stride_s=0)
+
+
+def _face_crops(frames, detector, size):
+    """The tracked face crops of a one-shot clip, None without a face."""
+    track = detect_and_track(iter(frames), detector, cut_threshold=1.0)
+    if track.num_detected == 0:
+        return None
+    return np.stack(
+        [crop_face(f, b, 0.2, size) for f, b in zip(frames, track.boxes)])
+
+
+@pytest.mark.slow
+def test_top_class_of_a_trained_model_follows_the_segments(tmp_path):
+    """Train a tiny STT on tracked face crops, then read a joined video.
+
+    The training clips and the video are drawn by the same generator as
+    the embedded sample set (``mmstt.testing.render_clip``) in whole
+    frames, with other identities and scenes in the video than in
+    training; the crops come from the same detector and tracker that the
+    timeline uses. Two expressions that differ plainly (happy, surprise)
+    keep the training under a minute on one CPU thread.
+    """
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    classes, size, frames = (0, 4), 32, 8
+    detector = YuNetDetector()
+    clips, labels = [], []
+    for k in range(70):
+        for label in classes:
+            crops = _face_crops(
+                face_video_frames([label], frames, seed=1000 + 2 * k + label),
+                detector, size)
+            if crops is not None:
+                clips.append(crops)
+                labels.append(label)
+    model = init_recognizer(tiny_config(clip_len=frames, size=size))
+    pre = model.data_preprocessor
+    x = torch.from_numpy(np.stack(clips)).float().permute(0, 4, 1, 2, 3)
+    x = ((x - pre.mean.view(1, 3, 1, 1, 1)) /
+         pre.std.view(1, 3, 1, 1, 1))[:, None]
+    y = torch.tensor(labels)
+    optim = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    model.train()
+    for _ in range(160):
+        idx = torch.randint(0, len(x), (16, ))
+        logits = model.cls_head(model.extract_feat(x[idx])[0])
+        loss = torch.nn.functional.cross_entropy(logits, y[idx])
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    model.eval()
+
+    segments = (0, 4, 0, 4)
+    seg = 16
+    video = str(tmp_path / 'joined.mp4')
+    write_video(video, face_video_frames(segments, seg, seed=77), FPS)
+    timeline = video_timeline(
+        model,
+        video,
+        detector=detector,
+        window_s=1.0,
+        stride_s=0.5,
+        progress=False)
+    right = total = 0
+    for k, (start, end) in enumerate(timeline.windows):
+        if start // seg != (end - 1) // seg or not timeline.face[k]:
+            continue  # windows across a cut, or without a face
+        truth = segments[start // seg]
+        total += 1
+        right += int(np.argmax(timeline.probs[k]) == truth)
+    assert total >= 8
+    assert right / total >= 0.75, (right, total, timeline.top_class())
