@@ -214,50 +214,33 @@ class SpatioTemporalTransformer(BaseModule):
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
                               **kwargs) -> None:
-        """Convert checkpoints of the earlier layout before loading.
+        """Convert checkpoints of the earlier layout, then load.
 
-        That layout (recognised by its ``blocks.*.*_attn.norm.*`` keys) kept
+        That layout, recognised by its ``blocks.i.*_attn.norm.*`` keys, kept
         the pre-norms inside the attention and MLP modules and grouped the
-        ``qkv`` rows ``(head, q/k/v, head_dim)``.
+        ``qkv`` rows ``(head, q/k/v, head_dim)``; the conversion renames
+        them to ``blocks.i.*_norm.*`` and regroups the rows.
         """
-        pattern = re.compile(
+        old = re.compile(
             re.escape(prefix) +
-            r'blocks\.\d+\.(spatial|temporal)_attn\.norm\.')
-        if any(pattern.match(k) for k in state_dict):
+            r'(blocks\.\d+\.)(spatial_attn|temporal_attn|mlp)\.(norm|qkv)\.')
+        if any('_attn.norm.' in k for k in state_dict if old.match(k)):
             block = self.blocks[0]
-            attn = block.spatial_attn or block.temporal_attn
-            convert_legacy_state_dict(state_dict, prefix, self.embed_dims,
-                                      attn.num_heads)
+            heads = (block.spatial_attn or block.temporal_attn).num_heads
+            for key in list(state_dict):
+                match = old.match(key)
+                if match is None:
+                    continue
+                blk, module, part = match.groups()
+                if part == 'norm':
+                    new = f'{prefix}{blk}{module.replace("_attn", "")}_norm.'
+                    state_dict[new + key[match.end():]] = state_dict.pop(key)
+                else:
+                    # rows (H, q/k/v, d) -> (q/k/v, H, d)
+                    value = state_dict[key]
+                    state_dict[key] = value.reshape(heads, 3, -1).transpose(
+                        0, 1).reshape(value.shape)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-def convert_legacy_state_dict(state_dict: dict, prefix: str, embed_dims: int,
-                              num_heads: int) -> None:
-    """Rename and regroup legacy neck keys of ``state_dict`` in place.
-
-    Args:
-        state_dict (dict): Checkpoint tensors.
-        prefix (str): Key prefix of the neck, e.g. ``'neck.'``.
-        embed_dims (int): Token channels ``C``.
-        num_heads (int): Attention heads ``H``.
-    """
-    rename = re.compile(
-        re.escape(prefix) +
-        r'(blocks\.\d+\.)(?:(spatial|temporal)_attn|(mlp))\.norm\.(.*)')
-    regroup = re.compile(
-        re.escape(prefix) + r'blocks\.\d+\.(spatial|temporal)_attn\.qkv\.')
-    d = embed_dims // num_heads
-    for key in list(state_dict):
-        match = rename.fullmatch(key)
-        if match:
-            blk, axis, mlp, rest = match.groups()
-            new = f'{prefix}{blk}{axis or mlp}_norm.{rest}'
-            state_dict[new] = state_dict.pop(key)
-        elif regroup.match(key):
-            # rows (H, 3, d) -> (3, H, d)
-            value = state_dict[key]
-            state_dict[key] = value.reshape(num_heads, 3, d, -1).transpose(
-                0, 1).reshape(value.shape)
 
 
 def resize_spatial(embed: torch.Tensor, src: Tuple[int, int],

@@ -3,39 +3,37 @@
 
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: linear layers
-(:func:`linear`), attention (:func:`attention`) and how many clips go
-through the neck at once (:func:`clips_per_chunk`). The neck's switch
+(:func:`linear`) and how many clips go through the neck at once
+(:func:`clips_per_chunk`). Attention is always SDPA. The neck's switch
 ``kernel`` picks the rules for the duration of its forward (:class:`use`):
 
 - ``'reference'``: ``F.linear``, SDPA and the whole batch at once;
 - ``'auto'``: the rules below, each measured to be faster on the machine
   kinds it applies to (``docs/benchmarks.md``); they change rounding only.
 
-Outside a neck's forward, and whenever the model is traced by
-``torch.onnx``/``torch.export`` or compiled, the reference kernels run.
+Outside a neck's forward, and while the model is exported or compiled, the
+reference kernels run.
 
 Rules of ``'auto'``, CPU only:
 
 1. float32 linear layers run as a oneDNN 1x1 convolution where a probe at
    first use finds it clearly faster than the BLAS ``F.linear`` calls
    (the probe answers no where the BLAS runs at the machine's FMA rate);
-2. bfloat16/float16 attention runs as two batched matmuls with a float32
-   softmax (SDPA upcasts its CPU math path to float32 and its fused
-   backward is slow for short sequences);
-3. clips go through the neck in chunks of a fixed byte budget, so that the
+2. clips go through the neck in chunks of a fixed byte budget, so that the
    allocator reuses the intermediate tensors.
 """
+import contextlib
 import contextvars
 import functools
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
 
 KERNELS = ('auto', 'reference')
 
-#: Bytes per token channel in a chunk of rule 3 (2048 float32 tokens).
+#: Bytes per token channel in a chunk of rule 2 (2048 float32 tokens).
 CHUNK_BYTES = 2048 * 4
 #: Speed-up the probe of rule 1 must show to pick the convolution.
 PROBE_MIN_GAIN = 1.3
@@ -43,28 +41,18 @@ PROBE_MIN_GAIN = 1.3
 _CURRENT = contextvars.ContextVar('mmstt_kernel', default='reference')
 
 
-class use:
-    """Context manager that selects the kernel rules.
-
-    Args:
-        kernel (str): ``'auto'`` or ``'reference'``.
-    """
-
-    def __init__(self, kernel: str) -> None:
-        check(kernel)
-        self.kernel = kernel
-        self._token = None
-
-    def __enter__(self) -> 'use':
-        self._token = _CURRENT.set(self.kernel)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        _CURRENT.reset(self._token)
+@contextlib.contextmanager
+def use(kernel: str) -> Iterator[None]:
+    """Select the kernel rules (``'auto'`` or ``'reference'``) in a block."""
+    token = _CURRENT.set(check(kernel))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 def check(kernel: str) -> str:
-    """Validate a ``kernel`` value and return it."""
+    """Return ``kernel`` if it is one of :data:`KERNELS`, else raise."""
     if kernel not in KERNELS:
         raise ValueError(f'kernel must be one of {KERNELS}, got {kernel!r}')
     return kernel
@@ -167,31 +155,6 @@ def linear(x: torch.Tensor,
     if _auto(x) and not low_precision(x) and conv_beats_blas():
         return conv1x1_linear(x, weight, bias)
     return F.linear(x, weight, bias)
-
-
-def attention(q: torch.Tensor,
-              k: torch.Tensor,
-              v: torch.Tensor,
-              dropout_p: float = 0.) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d)) v`` with the selected kernel.
-
-    Args:
-        q (torch.Tensor): Queries of shape ``(N, heads, L, d)``.
-        k (torch.Tensor): Keys of shape ``(N, heads, S, d)``.
-        v (torch.Tensor): Values of shape ``(N, heads, S, d)``.
-        dropout_p (float): Dropout on the attention weights. Defaults to 0.
-
-    Returns:
-        torch.Tensor: Output of shape ``(N, heads, L, d)``.
-    """
-    if not (_auto(q) and low_precision(q)):
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
-    # (N, heads, L, d) @ (N, heads, d, S) -> (N, heads, L, S)
-    scores = torch.matmul(q, k.transpose(-2, -1)) * q.shape[-1]**-0.5
-    weights = scores.softmax(dim=-1, dtype=torch.float32).to(v.dtype)
-    weights = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
-    # (N, heads, L, S) @ (N, heads, S, d) -> (N, heads, L, d)
-    return torch.matmul(weights, v)
 
 
 def clips_per_chunk(x: torch.Tensor) -> int:
