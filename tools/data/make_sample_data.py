@@ -1,10 +1,19 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Generate a small DFEW or AFEW look-alike in the released layout.
+"""Generate a DFEW or AFEW look-alike in the released layout.
 
-The data sets themselves are licensed; this writes a deterministic stand-in
-(drawn faces whose expression develops over the clip, every class, some
-clips shorter than 16 frames) for ``make demo``, the tests and for trying
-the tools. See ``docs/data_preparation.md``.
+The data sets themselves are licensed; this writes a deterministic
+stand-in of drawn faces for ``make demo``, the tests and for trying the
+tools (see ``docs/data_preparation.md``):
+
+* ``--layout dfew`` (default): 700 face-crop clips made for learning
+  (``mmstt.testing.make_dfew_sample``): every clip its own identity and
+  scene, expressions developing neutral -> apex, DFEW-like clip lengths,
+  5 folds with balanced classes (fold 1: 560 train / 140 test);
+* ``--layout afew``: whole-frame ``.avi`` videos with a face somewhere in
+  the frame, for the face detection tools.
+* ``--layout ferv39k`` / ``--layout mafw``: small FERV39k and MAFW
+  look-alikes in their released layouts
+  (``mmstt.testing.make_ferv39k_sample`` / ``make_mafw_sample``).
 """
 import argparse
 import os
@@ -12,6 +21,9 @@ import os.path as osp
 import sys
 import time
 from typing import Optional, Sequence
+
+#: Layouts this tool writes (``--layout``).
+LAYOUTS = ('dfew', 'afew', 'ferv39k', 'mafw')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -25,30 +37,47 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         argparse.Namespace: The options.
     """
     parser = argparse.ArgumentParser(
-        description='Write a small deterministic DFEW or AFEW look-alike '
-        '(procedurally drawn faces) in the exact released layout.',
+        description='Write a deterministic look-alike of a licensed DFER '
+        'data set (procedurally drawn faces) in its exact released layout.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument(
         'out', help='output folder, e.g. data/dfew_sample (created)')
     parser.add_argument(
         '--layout',
-        choices=('dfew', 'afew'),
+        choices=LAYOUTS,
         default='dfew',
-        help='dfew: EmoLabel_DataSplit/ split CSVs of 5 folds, '
-        'Clip/clip_224x224/<id>/ face frames and Clip/original/<id>.mp4; '
-        'afew: Train_AFEW/<Class>/*.avi and Val_AFEW/<Class>/*.avi '
-        'whole-frame videos with a face somewhere in the frame')
+        help='dfew: EmoLabel_DataSplit/ split CSVs of 5 folds and '
+        'Clip/clip_224x224/<id>/ face frames (Clip/original/<id>.mp4 with '
+        '--videos); afew: Train_AFEW/<Class>/*.avi and Val_AFEW/<Class>/'
+        '*.avi whole-frame videos with a face somewhere in the frame; '
+        'ferv39k: 2_ClipsforFaceCrop/<Scene>/<Emotion>/<NNNN>/ frames and '
+        '4_setups/All_scenes/{train,test}_All.csv (21 clips); mafw: '
+        'data/frames/<id>/ frames and the 5 single-label fold lists under '
+        '"Train & Test Set/single/no_caption/" (55 clips, 11 classes; see '
+        'mmstt.testing.released_layouts)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument(
         '--clips-per-class',
         type=int,
-        default=3,
-        help='dfew: clips per class (>= 2 puts every class in every '
-        'training fold)')
+        default=100,
+        help='dfew: clips per class (a multiple of 5 balances every fold)')
     parser.add_argument(
-        '--no-videos',
+        '--frame-size',
+        type=int,
+        default=112,
+        help='dfew: side of the square face frames in pixels (the folder '
+        'keeps DFEW\'s name clip_224x224; pipelines resize)')
+    parser.add_argument(
+        '--videos',
         action='store_true',
-        help='dfew: do not write Clip/original/*.mp4')
+        help='dfew: also write Clip/original/<id>.mp4 (about doubles the '
+        'time); mafw: also write data/clips/<id>.mp4')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        help='dfew: processes drawing clips (0: none); the files do not '
+        'depend on it')
     parser.add_argument(
         '--train-per-class',
         type=int,
@@ -76,7 +105,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         int: The exit status.
     """
     args = parse_args(argv)
-    from mmstt.datasets.sample_data import make_afew_sample, make_dfew_sample
     if osp.isdir(args.out) and os.listdir(args.out) and not args.force:
         print(
             f'error: {args.out} is not empty (use --force to write into '
@@ -84,6 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             file=sys.stderr)
         return 1
     start = time.time()
+    from mmstt.testing import make_afew_sample, make_dfew_sample
     if args.layout == 'dfew':
         if args.clips_per_class < 1:
             print('error: --clips-per-class must be >= 1', file=sys.stderr)
@@ -92,13 +121,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.out,
             seed=args.seed,
             clips_per_class=args.clips_per_class,
-            write_videos=not args.no_videos,
+            frame_size=args.frame_size,
+            write_videos=args.videos,
+            num_workers=args.workers,
             progress=True)
         short = sum(c['num_frames'] < 16 for c in clips)
-        print(f'wrote {len(clips)} DFEW-layout clips ({short} shorter than '
-              f'16 frames, 5 folds) to {args.out} in '
+        test = sum(c['test_fold'] == 1 for c in clips)
+        print(f'wrote {len(clips)} DFEW-layout clips '
+              f'({sum(c["num_frames"] for c in clips)} frames, {short} '
+              f'clips shorter than 16 frames; fold 1: {len(clips) - test} '
+              f'train / {test} test) to {args.out} in '
               f'{time.time() - start:.1f}s')
-    else:
+    elif args.layout == 'afew':
         videos = make_afew_sample(
             args.out,
             seed=args.seed,
@@ -107,6 +141,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             progress=True)
         print(f'wrote {len(videos)} AFEW-layout videos to {args.out} in '
               f'{time.time() - start:.1f}s')
+    elif args.layout == 'ferv39k':
+        from mmstt.testing import make_ferv39k_sample
+        clips = make_ferv39k_sample(
+            args.out, seed=args.seed, size=args.frame_size)
+        print(f'wrote {len(clips)} FERV39k-layout clips to {args.out} in '
+              f'{time.time() - start:.1f}s')
+    elif args.layout == 'mafw':
+        from mmstt.testing import make_mafw_sample
+        clips = make_mafw_sample(
+            args.out,
+            seed=args.seed,
+            size=args.frame_size,
+            write_videos=args.videos)
+        print(f'wrote {len(clips)} MAFW-layout clips (5 folds, 11 classes) '
+              f'to {args.out} in {time.time() - start:.1f}s')
     return 0
 
 

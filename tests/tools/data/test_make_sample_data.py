@@ -25,21 +25,37 @@ def test_help() -> None:
                          text=True,
                          timeout=120)
     assert out.returncode == 0
-    assert '--layout {dfew,afew}' in out.stdout
+    assert '--layout {dfew,afew,ferv39k,mafw}' in out.stdout
 
 
 def test_dfew_layout_is_readable(tool, tmp_path, capsys) -> None:
     out = str(tmp_path / 'dfew')
-    assert tool.main(
-        [out, '--layout', 'dfew', '--clips-per-class', '2',
-         '--no-videos']) == 0
-    assert 'wrote 14 DFEW-layout clips' in capsys.readouterr().out
+    assert tool.main([
+        out, '--layout', 'dfew', '--clips-per-class', '2', '--frame-size',
+        '32', '--workers', '0'
+    ]) == 0
+    printed = capsys.readouterr().out
+    assert 'wrote 14 DFEW-layout clips' in printed
+    assert 'fold 1: 11 train / 3 test' in printed
     assert not osp.exists(osp.join(out, 'Clip', 'original'))
     sizes = [len(DFEWDataset(out, fold=f, split='test')) for f in range(1, 6)]
     assert sum(sizes) == 14
+    assert len(DFEWDataset(out, fold=1, split='test')) == 3
     # refuses to write into a non-empty folder unless forced
     assert tool.main([out]) == 1
     assert 'not empty' in capsys.readouterr().err
+
+
+def test_dfew_videos_on_request(tool, tmp_path) -> None:
+    out = str(tmp_path / 'dfew')
+    assert tool.main([
+        out, '--clips-per-class', '1', '--frame-size', '32', '--videos',
+        '--workers', '0'
+    ]) == 0
+    videos = sorted(os.listdir(osp.join(out, 'Clip', 'original')))
+    assert videos == [f'{i:05d}.mp4' for i in range(1, 8)]
+    dataset = DFEWDataset(out, fold=1, split='train', media='video')
+    assert len(dataset) == 5
 
 
 def test_afew_layout_is_readable(tool, tmp_path) -> None:

@@ -1,24 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Small, deterministic DFEW/AFEW look-alikes with drawn faces.
+"""A small, deterministic AFEW look-alike: whole frames, a face somewhere.
 
-DFEW and AFEW are licensed and can never be downloaded or committed, so
-tests, ``make demo`` and the tools' tests run on data generated here, laid
-out exactly like the released copies:
-
-* :func:`make_dfew_sample` writes ``EmoLabel_DataSplit/{train,test}
-  (single-labeled)/set_{1..5}.csv``, ``Clip/clip_224x224/<id>/<frames>``
-  (JPEG face crops) and ``Clip/original/<id>.mp4``;
-* :func:`make_afew_sample` writes ``Train_AFEW/<Class>/*.avi`` and
-  ``Val_AFEW/<Class>/*.avi``: whole-frame scenes with the face somewhere
-  in the frame, so face detection (OpenCV's Haar cascade) finds it.
-
-Each clip shows a procedurally drawn cartoon face whose expression develops
-from neutral to the clip's class (eyebrows, eye opening, mouth shape and
-opening, nose wrinkles) between a random onset and apex, with small head
-motion. Every class occurs in every split, and some clips are shorter than
-16 frames. Same seed, same files.
+AFEW (EmotiW) ships whole-frame ``.avi`` videos, not face crops, so the
+face tools (``tools/data/afew/extract_faces.py``, ``tools/demo.py
+--detect-face``) need scenes in which a face must be found first.
+:func:`make_afew_sample` writes ``Train_AFEW/<Class>/*.avi`` and
+``Val_AFEW/<Class>/*.avi``: a scene with static objects and a frontal
+cartoon face (:func:`draw_frontal_face`) of known box, moving slightly, whose
+expression develops from neutral to the clip's class. The faces are
+frontal and high-contrast on purpose so that OpenCV's Haar cascade finds
+them; the DFEW look-alike made for learning is
+:func:`~mmstt.testing.make_dfew_sample`. Same seed, same files.
 """
-import csv
 import os
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -27,15 +20,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .dfer_classes import DFER_CLASSES
+from mmstt.datasets.dfer_classes import DFER_CLASSES
 
 __all__ = [
-    'NEUTRAL_FACE', 'EXPRESSION_APEX', 'AFEW_CLASS_FOLDERS',
-    'expression_params', 'draw_face', 'make_dfew_sample', 'make_afew_sample'
+    'FRONTAL_NEUTRAL', 'FRONTAL_APEX', 'AFEW_CLASS_FOLDERS',
+    'frontal_expression_params', 'draw_frontal_face', 'make_afew_sample'
 ]
 
-#: Face parameters of the neutral face (see :func:`draw_face`).
-NEUTRAL_FACE: Dict[str, float] = dict(
+#: Face parameters of the neutral face (see :func:`draw_frontal_face`).
+FRONTAL_NEUTRAL: Dict[str, float] = dict(
     eye_open=1.0,
     brow_raise=0.0,
     brow_tilt=0.0,
@@ -46,7 +39,7 @@ NEUTRAL_FACE: Dict[str, float] = dict(
     mouth_asym=0.0)
 
 #: Parameters that differ from neutral at the apex of each expression.
-EXPRESSION_APEX: Dict[str, Dict[str, float]] = {
+FRONTAL_APEX: Dict[str, Dict[str, float]] = {
     'happy':
     dict(eye_open=0.7, mouth_width=1.35, mouth_curve=0.08, mouth_open=0.04),
     'sad':
@@ -87,7 +80,7 @@ _SKIN_DARK = np.array([70., 100., 150.])
 _HAIR = ((30, 35, 45), (20, 25, 30), (40, 60, 90), (25, 45, 70))
 
 
-def expression_params(name: str, intensity: float) -> Dict[str, float]:
+def frontal_expression_params(name: str, intensity: float) -> Dict[str, float]:
     """Face parameters of expression ``name`` at ``intensity``.
 
     Args:
@@ -95,17 +88,17 @@ def expression_params(name: str, intensity: float) -> Dict[str, float]:
         intensity (float): 0 (neutral) .. 1 (apex).
 
     Returns:
-        dict: Parameters for :func:`draw_face`, linearly interpolated
-        between :data:`NEUTRAL_FACE` and the apex.
+        dict: Parameters for :func:`draw_frontal_face`, linearly interpolated
+        between :data:`FRONTAL_NEUTRAL` and the apex.
     """
-    apex = EXPRESSION_APEX[name]
+    apex = FRONTAL_APEX[name]
     return {
         k: v + intensity * (apex.get(k, v) - v)
-        for k, v in NEUTRAL_FACE.items()
+        for k, v in FRONTAL_NEUTRAL.items()
     }
 
 
-def draw_face(
+def draw_frontal_face(
     img: np.ndarray,
     center: Tuple[float, float],
     size: float,
@@ -122,7 +115,7 @@ def draw_face(
         img (np.ndarray): uint8 BGR image of shape ``(H, W, 3)``.
         center (tuple): ``(x, y)`` centre of the head in pixels.
         size (float): Head height in pixels.
-        params (dict): Face parameters (see :data:`NEUTRAL_FACE`).
+        params (dict): Face parameters (see :data:`FRONTAL_NEUTRAL`).
         skin (tuple): BGR skin colour. Defaults to a light tone.
         hair (tuple): BGR hair and eyebrow colour.
     """
@@ -244,8 +237,9 @@ def _render_clip(label: int,
         frame = back.copy()
         frame += noise_rng.normal(0, 5, frame.shape).astype(np.float32)
         frame = np.clip(frame, 0, 255).astype(np.uint8)
-        draw_face(frame, (cx, cy), size, expression_params(name, intensity),
-                  skin, hair)
+        draw_frontal_face(frame, (cx, cy), size,
+                          frontal_expression_params(name, intensity), skin,
+                          hair)
         frame = cv2.GaussianBlur(frame, (3, 3), 0)
         box = (cx - 0.4 * size, cy - 0.5 * size, cx + 0.4 * size,
                cy + 0.5 * size)
@@ -274,108 +268,6 @@ def _num_frames(index: int, rng: np.random.Generator, frame_range: Tuple[int,
     if short_every > 0 and index % short_every == short_every // 2:
         return int(rng.integers(short_range[0], short_range[1] + 1))
     return int(rng.integers(frame_range[0], frame_range[1] + 1))
-
-
-def make_dfew_sample(root: str,
-                     seed: int = 0,
-                     clips_per_class: int = 3,
-                     frame_size: int = 224,
-                     frame_range: Tuple[int, int] = (16, 36),
-                     short_range: Tuple[int, int] = (6, 15),
-                     short_every: int = 6,
-                     write_videos: bool = True,
-                     fps: float = 25.0,
-                     progress: bool = False) -> List[dict]:
-    """Write a small DFEW look-alike in the released layout under ``root``.
-
-    Clip ids run 1..N with classes interleaved. Clip ``j`` of class ``c``
-    is in the test split of fold ``(c + j) % 5 + 1`` and in the training
-    split of the other folds, so with ``clips_per_class >= 2`` every class
-    occurs in every training split. Split CSVs write unpadded ids
-    (``video_name`` ``1``), folders are zero-padded (``00001``).
-
-    Args:
-        root (str): Output folder (created).
-        seed (int): Random seed. Defaults to 0.
-        clips_per_class (int): Clips per class. Defaults to 3.
-        frame_size (int): Side of the square face frames. Defaults to 224.
-        frame_range (tuple): Min/max frames of normal clips.
-            Defaults to ``(16, 36)``.
-        short_range (tuple): Min/max frames of short clips.
-            Defaults to ``(6, 15)``.
-        short_every (int): Every ``short_every``-th clip is short (0: none).
-            Defaults to 6.
-        write_videos (bool): Also write ``Clip/original/<id>.mp4``.
-            Defaults to ``True``.
-        fps (float): Frame rate of the videos. Defaults to 25.
-        progress (bool): Show a progress bar. Defaults to ``False``.
-
-    Returns:
-        list[dict]: One entry per clip: ``clip`` (5-digit id), ``label``
-        (0..6), ``num_frames``, ``test_fold``, ``frame_dir`` and
-        ``video`` (path or ``None``).
-    """
-    rng = np.random.default_rng(seed)
-    frame_root = osp.join(root, 'Clip', 'clip_224x224')
-    video_root = osp.join(root, 'Clip', 'original')
-    os.makedirs(frame_root, exist_ok=True)
-    if write_videos:
-        os.makedirs(video_root, exist_ok=True)
-    clips = []
-    num_classes = len(DFER_CLASSES)
-    bar = tqdm(
-        total=clips_per_class * num_classes,
-        desc='drawing DFEW clips',
-        unit='clip',
-        disable=not progress)
-    for j in range(clips_per_class):
-        for label in range(num_classes):
-            index = j * num_classes + label
-            clip = f'{index + 1:05d}'
-            n = _num_frames(index, rng, frame_range, short_range, short_every)
-            face = rng.uniform(0.62, 0.72) * frame_size
-            center = (frame_size / 2 + rng.uniform(-0.04, 0.04) * frame_size,
-                      frame_size / 2 + rng.uniform(-0.03, 0.03) * frame_size)
-            frame_dir = osp.join(frame_root, clip)
-            os.makedirs(frame_dir, exist_ok=True)
-            frames = []
-            for i, (frame, _) in enumerate(
-                    _render_clip(label, n, (frame_size, frame_size), face,
-                                 center, rng)):
-                ok, buf = cv2.imencode('.jpg', frame,
-                                       [cv2.IMWRITE_JPEG_QUALITY, 90])
-                if not ok:
-                    raise RuntimeError(f'cannot encode a frame of {clip}')
-                with open(osp.join(frame_dir, f'{i + 1:05d}.jpg'), 'wb') as f:
-                    f.write(buf.tobytes())
-                frames.append(frame)
-            video = None
-            if write_videos:
-                video = osp.join(video_root, f'{clip}.mp4')
-                _write_video(video, frames, fps, 'mp4v')
-            clips.append(
-                dict(
-                    clip=clip,
-                    label=label,
-                    num_frames=n,
-                    test_fold=(label + j) % 5 + 1,
-                    frame_dir=frame_dir,
-                    video=video))
-            bar.update(1)
-    bar.close()
-    for split in ('train', 'test'):
-        folder = osp.join(root, 'EmoLabel_DataSplit',
-                          f'{split}(single-labeled)')
-        os.makedirs(folder, exist_ok=True)
-        for fold in range(1, 6):
-            with open(
-                    osp.join(folder, f'set_{fold}.csv'), 'w', newline='') as f:
-                writer = csv.writer(f)
-                writer.writerow(['video_name', 'label'])
-                for c in clips:
-                    if (c['test_fold'] == fold) == (split == 'test'):
-                        writer.writerow([int(c['clip']), c['label'] + 1])
-    return clips
 
 
 def make_afew_sample(root: str,
