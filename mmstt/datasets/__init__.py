@@ -10,7 +10,6 @@ from .dfew_dataset import DFEWDataset
 from .errors import CorruptClipError, DFERDataError
 from .frame_folder import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                            list_frame_files, natural_sort_key)
-from .sample_data import make_afew_sample, make_dfew_sample
 from .transforms import *  # noqa: F401,F403
 from .transforms import DFERSampleFrames, FrameFolderDecode
 from .video_io import VideoReader, write_video
@@ -21,7 +20,6 @@ __all__ = [
     'DFEWRow', 'DFERSampleFrames', 'FrameFolderDecode', 'IMAGE_EXTENSIONS',
     'MEDIA_ERRORS', 'VIDEO_EXTENSIONS', 'class_index_from_folder',
     'dfew_split_file_candidates', 'find_dfew_split_file', 'list_frame_files',
-    'make_afew_sample', 'make_dfew_sample', 'natural_sort_key',
-    'normalize_clip_id', 'parse_dfew_csv', 'parse_former_dfer_list',
-    'VideoReader', 'write_video'
+    'natural_sort_key', 'normalize_clip_id', 'parse_dfew_csv',
+    'parse_former_dfer_list', 'VideoReader', 'write_video'
 ]
