@@ -38,9 +38,9 @@ def dfew_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     Read-only for tests: copy before modifying.
     """
-    from mmstt.datasets.sample_data import make_dfew_sample
+    from mmstt.testing import SMALL_DFEW_SAMPLE, make_dfew_sample
     root = tmp_path_factory.mktemp('dfew_sample')
-    make_dfew_sample(str(root), seed=0)
+    make_dfew_sample(str(root), seed=0, **SMALL_DFEW_SAMPLE)
     return str(root)
 
 
@@ -50,9 +50,33 @@ def afew_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     Read-only for tests: copy before modifying.
     """
-    from mmstt.datasets.sample_data import make_afew_sample
+    from mmstt.testing import make_afew_sample
     root = tmp_path_factory.mktemp('afew_sample')
     make_afew_sample(str(root), seed=0)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def ferv39k_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A FERV39k look-alike in the released layout (14 train / 7 test).
+
+    Read-only for tests: copy before modifying.
+    """
+    from mmstt.testing import make_ferv39k_sample
+    root = tmp_path_factory.mktemp('ferv39k_sample')
+    make_ferv39k_sample(str(root), seed=0)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def mafw_sample_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A MAFW look-alike in the released layout (55 clips, 5 folds).
+
+    Read-only for tests: copy before modifying.
+    """
+    from mmstt.testing import make_mafw_sample
+    root = tmp_path_factory.mktemp('mafw_sample')
+    make_mafw_sample(str(root), seed=0)
     return str(root)
 
 
