@@ -323,7 +323,6 @@ class Bench:
         reference (nn.Module | None): The same weights with
             ``model.neck.kernel='reference'``; None without the option.
         data (dict): A packed batch of random clips.
-        results (dict): The results so far.
     """
 
     def __init__(self, settings: dict, model_cfg: dict, args) -> None:
@@ -332,4 +331,3 @@ class Bench:
         self.reference = kernel_twin(self.model, model_cfg, 'reference')
         self.data = make_batch(settings['batch'], settings['frames'],
                                settings['size'])
-        self.results: Dict[str, object] = {}

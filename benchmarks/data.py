@@ -20,24 +20,13 @@ from typing import Dict, List
 import torch
 from mmengine.config import Config
 
+from mmstt.testing import make_dfew_sample
 from .common import REPO_ROOT
 
-__all__ = ['DATA_CONFIG', 'write_dfew_sample', 'build_loader', 'run', 'rows']
+__all__ = ['DATA_CONFIG', 'build_loader', 'run', 'rows']
 
 DATA_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'dfew.py')
 PIPELINES = dict(frames='train_pipeline', video='dfew_video_train_pipeline')
-
-
-def write_dfew_sample(root: str, options: dict) -> None:
-    """Write the generated DFEW look-alike of :mod:`mmstt.testing`.
-
-    Args:
-        root (str): Output folder.
-        options (dict): Options of ``make_dfew_sample`` (seed 0 unless
-            given).
-    """
-    from mmstt.testing import make_dfew_sample
-    make_dfew_sample(root, **dict(dict(seed=0), **options))
 
 
 def build_loader(data_root: str, media: str, batch_size: int, num_workers: int,
@@ -115,7 +104,7 @@ def run(bench) -> Dict[str, object]:
     root = tempfile.mkdtemp(prefix='mmstt_bench_data_')
     out: Dict[str, object] = dict(num_workers=2, batch=s['batch'])
     try:
-        write_dfew_sample(root, s['data_sample'])
+        make_dfew_sample(root, seed=0, **s['data_sample'])
         for media in PIPELINES:
             loader = build_loader(root, media, s['batch'], 2,
                                   s['data_batches'] + s['data_warmup'])

@@ -225,7 +225,6 @@ def run(args: argparse.Namespace) -> dict:
             tta_budgets_min=args.tta_budgets),
         skipped={},
         errors={})
-    bench.results = results
     chosen = [k for k in SECTIONS if k in args.sections and k not in args.skip]
     bar = tqdm(chosen, desc='benchmarks', unit='section')
     for key in bar:

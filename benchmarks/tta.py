@@ -25,8 +25,8 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from mmstt.testing import make_dfew_sample
 from .common import REPO_ROOT, autocast
-from .data import write_dfew_sample
 
 __all__ = [
     'CONFIGS', 'uar_war', 'predict', 'BudgetHook', 'train_to_budgets', 'run',
@@ -255,7 +255,7 @@ def run(bench) -> Dict[str, object]:
     try:
         root = osp.join(tmp, 'data')
         start = time.perf_counter()
-        write_dfew_sample(root, s['tta_sample'])
+        make_dfew_sample(root, seed=0, **s['tta_sample'])
         out['generate_s'] = time.perf_counter() - start
         for name, config in CONFIGS.items():
             if not osp.isfile(config):
