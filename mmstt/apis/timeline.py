@@ -77,7 +77,8 @@ class Timeline:
         """``(top class, probability)`` shown on each source frame.
 
         A frame shows the window whose centre is nearest to it among the
-        windows that contain it and have a face (None if there is none).
+        windows that contain it and have a face; None for a frame of a
+        shot without any face, or when no such window exists.
 
         Returns:
             list: One entry per source frame.
@@ -91,6 +92,8 @@ class Timeline:
             k = int(np.argmax(probs))
             centre = (start + end - 1) / 2
             for i in range(start, min(end, self.num_frames)):
+                if self.track is not None and self.track.boxes[i] is None:
+                    continue
                 dist = abs(i - centre)
                 if dist < best[i]:
                     best[i] = dist
@@ -380,6 +383,20 @@ def plot_timeline(timeline: Timeline, path: str) -> str:
                 edgecolor='grey')
         else:
             bottom.barh(0, width, left=left, color=colours(names.index(cls)))
+    run_start = 0
+    for k in range(1, len(tops) + 1):
+        if k < len(tops) and tops[k] == tops[run_start]:
+            continue
+        left, right = edges[run_start], edges[k]
+        if right - left >= 0.06 * duration:
+            bottom.text(
+                (left + right) / 2,
+                0,
+                tops[run_start] or 'no face',
+                ha='center',
+                va='center',
+                fontsize=8)
+        run_start = k
     bottom.set_yticks([])
     bottom.set_ylabel('top class')
     bottom.set_xlabel('time (s)')

@@ -110,7 +110,11 @@ def test_written_files(timeline, face_video, tmp_path):
     first, blank = reader.read([0, BLANK[0] * SEG + SEG // 2])
     source = face_video[1][0].astype(int)
     assert np.abs(first.astype(int) - source).max() > 100  # drawn on
-    assert timeline.frame_labels()[BLANK[0] * SEG + SEG // 2] is None
+    labels = timeline.frame_labels()
+    assert len(labels) == len(face_video[1]) and labels[0] is not None
+    assert labels[0][0] in timeline.class_names
+    blank_frames = range(BLANK[0] * SEG, (BLANK[0] + 1) * SEG)
+    assert all(labels[i] is None for i in blank_frames)
 
 
 def test_timeline_without_face_detection_uses_whole_frames(face_video):
