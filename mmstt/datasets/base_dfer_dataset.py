@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Common behaviour of the DFER data sets (DFEW, AFEW)."""
+"""Common behaviour of the DFER data sets (DFEW, AFEW, FERV39k, MAFW)."""
 import logging
 import os.path as osp
 from collections import Counter
@@ -20,18 +20,13 @@ __all__ = ['BaseDFERDataset', 'MEDIA_ERRORS']
 
 def _media_errors() -> tuple:
     """Exception types that mean "this clip's media cannot be decoded"."""
-    errors = [CorruptClipError, OSError, EOFError, RuntimeError, cv2.error]
-    try:
-        from decord._ffi.base import DECORDError
-        errors.append(DECORDError)
-    except ImportError:  # decord is optional for frame folders
-        pass
-    return tuple(errors)
+    # mmstt's frame and video decoders raise CorruptClipError; MMAction2's
+    # own decoders (if a config uses them) RuntimeError/OSError/cv2.error.
+    return (CorruptClipError, OSError, EOFError, RuntimeError, cv2.error)
 
 
-#: Errors treated as corrupt media by ``on_bad_clip`` (decoders raise
-#: ``RuntimeError``/``DECORDError`` for unreadable videos, mmstt's frame
-#: decoder :class:`CorruptClipError`).
+#: Errors treated as corrupt media by ``on_bad_clip`` (mmstt's frame and
+#: video decoders raise :class:`CorruptClipError`).
 MEDIA_ERRORS = _media_errors()
 
 
@@ -40,8 +35,9 @@ class BaseDFERDataset(BaseActionDataset):
 
     Subclasses implement :meth:`load_data_list` with :meth:`frame_record`
     and :meth:`video_record`, which check the clip's files when the data
-    set is built. Each record carries ``label`` (0..6 in
-    :data:`~mmstt.datasets.DFER_CLASSES` order), ``clip_id`` and
+    set is built. Each record carries ``label`` (an index into the data
+    set's ``METAINFO['classes']``, :data:`~mmstt.datasets.DFER_CLASSES`
+    unless the subclass says otherwise), ``clip_id`` and
     ``source`` (the annotation file and line or folder it came from), and
     either ``frame_dir``/``frame_files``/``total_frames`` (frame folders)
     or ``filename`` (videos).
@@ -64,7 +60,7 @@ class BaseDFERDataset(BaseActionDataset):
             instead (the next index in test mode, a random one in
             training). Defaults to ``'raise'``.
         count_video_frames (bool): In video mode, read every video's frame
-            count from its header at build time (OpenCV) to count short
+            count from its header at build time (PyAV) to count short
             clips in the log. Defaults to ``True``.
         show_progress (bool): Show a progress bar while checking more than
             1000 clips (rank 0 only). Defaults to ``True``.
@@ -132,7 +128,7 @@ class BaseDFERDataset(BaseActionDataset):
 
         Args:
             frame_dir (str): Folder holding the clip's frames.
-            label (int): Label 0..6.
+            label (int): Label (index into the class names).
             clip_id (str): Clip id used in logs and predictions.
             source (str): Where the clip was listed (``file:line``).
 
@@ -168,7 +164,7 @@ class BaseDFERDataset(BaseActionDataset):
 
         Args:
             filename (str): The video file.
-            label (int): Label 0..6.
+            label (int): Label (index into the class names).
             clip_id (str): Clip id used in logs and predictions.
             source (str): Where the clip was listed (``file:line``).
 
@@ -200,15 +196,20 @@ class BaseDFERDataset(BaseActionDataset):
             filename (str): The video file.
 
         Returns:
-            int: Frame count reported by OpenCV, or -1.
+            int: Frame count in the container header (estimated from
+            duration and frame rate when the header has none), or -1 when
+            :class:`~mmstt.datasets.VideoReader` cannot open the file.
+            Nothing is decoded: the count of a truncated file is only
+            known when the clip is loaded.
         """
-        cap = cv2.VideoCapture(filename)
+        from .video_io import VideoReader
         try:
-            if not cap.isOpened():
-                return -1
-            return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        finally:
-            cap.release()
+            reader = VideoReader(filename)
+        except CorruptClipError:
+            return -1
+        if reader.header_frames:
+            return reader.header_frames
+        return int(round((reader.duration or 0.0) * reader.fps))
 
     def log_summary(self, data_list: List[dict], what: str) -> None:
         """Log class counts and short clips of a freshly built list.
@@ -217,14 +218,13 @@ class BaseDFERDataset(BaseActionDataset):
             data_list (list[dict]): The records.
             what (str): Data set description for the log lines.
         """
+        classes = self.metainfo['classes']
         counts = Counter(info['label'] for info in data_list)
         per_class = ', '.join(f'{name} {counts.get(i, 0)}'
-                              for i, name in enumerate(DFER_CLASSES))
+                              for i, name in enumerate(classes))
         print_log(
             f'{what}: {len(data_list)} clips ({per_class})', logger='current')
-        missing = [
-            name for i, name in enumerate(DFER_CLASSES) if counts[i] == 0
-        ]
+        missing = [name for i, name in enumerate(classes) if counts[i] == 0]
         if missing and data_list:
             print_log(
                 f'{what}: no clip of class(es) {", ".join(missing)}',
