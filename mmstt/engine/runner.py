@@ -29,11 +29,20 @@ class NonFiniteWeightsError(FloatingPointError):
 
 
 class _DropLongDumps(logging.Filter):
-    """Keeps the environment and config dumps out of the console."""
+    """Keeps the environment, config and hook-order dumps off the console."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Tell whether ``record`` goes to the console.
+
+        Args:
+            record (logging.LogRecord): A log record.
+
+        Returns:
+            bool: False for the long dumps (they stay in the log file).
+        """
         message = str(record.msg)
-        return not (message.startswith('Config:\n')
+        return not (message.startswith(
+            ('Config:\n', 'Hooks will be executed in the following order'))
                     or 'System environment:' in message[:200])
 
 
@@ -56,8 +65,8 @@ class DFERRunner(Runner):
       and no checkpoint with non-finite weights is ever saved.
     * :class:`DFERReportHook` is added (summaries, learning curve, the
       reported confusion matrix) unless the config has one.
-    * The environment and config dumps go to the log file only, unless the
-      config sets ``show_config=True`` (``--show-config`` of the tools).
+    * The environment, config and hook-order dumps go to the log file only,
+      unless the config sets ``show_config=True`` (``--show-config``).
 
     It takes the same arguments as :class:`~mmengine.runner.Runner`.
     """
@@ -88,21 +97,20 @@ class DFERRunner(Runner):
     def _log_env(self, env_cfg: dict) -> None:
         """Log environment and config to the log file (console: one line).
 
+        From here on the console also leaves out MMEngine's hook-order
+        dump; all of it stays in the log file. ``show_config=True`` in the
+        config (``--show-config``) prints everything.
+
         Args:
             env_cfg (dict): The environment config of the runner.
         """
         if self.cfg.get('show_config', False):
             super()._log_env(env_cfg)
             return
-        quiet = _DropLongDumps()
-        handlers = list(self._console_handlers())
-        for handler in handlers:
-            handler.addFilter(quiet)
-        try:
-            super()._log_env(env_cfg)
-        finally:
-            for handler in handlers:
-                handler.removeFilter(quiet)
+        for handler in self._console_handlers():
+            if not any(isinstance(f, _DropLongDumps) for f in handler.filters):
+                handler.addFilter(_DropLongDumps())
+        super()._log_env(env_cfg)
         log_file = getattr(self.logger, 'log_file', None)
         self.logger.info(f'Environment and full config written to {log_file} '
                          '(print them with --show-config).')

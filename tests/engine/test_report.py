@@ -86,7 +86,8 @@ def test_training_summary(trained):
     assert osp.join(work_dir, 'epoch_3.pth') in summary
     assert osp.join(work_dir, 'confusion_matrix_best.json') in summary
     assert osp.join(work_dir, 'learning_curve.png') in summary
-    # Progress within the first epoch.
+    # Progress within the first epoch (the logger interval is 10, an
+    # epoch has 6 iterations).
     assert 'Training started: epoch 1, iteration 1/6 done, loss' in log
 
 
@@ -125,11 +126,14 @@ def test_wrong_dfer_checkpoint_fails_before_training(tmp_path, toy):
 def test_config_dump_goes_to_the_log_file(tmp_path, toy, capsys, show):
     runner = toy.runner(
         str(tmp_path), max_epochs=1, validate=False, show_config=show)
+    runner.train()
     console = capsys.readouterr().out
     with open(runner.logger.log_file) as f:
         log_file = f.read()
-    assert 'Config:\n' in log_file and 'System environment:' in log_file
-    assert ('Config:\n' in console) is show
-    assert ('System environment:' in console) is show
+    for dump in ('Config:\n', 'System environment:',
+                 'Hooks will be executed in the following order'):
+        assert dump in log_file
+        assert (dump in console) is show
     if not show:
         assert f'full config written to {runner.logger.log_file}' in console
+    assert 'Training finished after 1 epochs' in console

@@ -50,8 +50,8 @@ class DFERReportHook(Hook):
     as best), ``confusion_matrix_last.{json,png}`` for ``'last'``. At the
     end of training and of testing it logs a short summary: UAR, WAR,
     which checkpoint (best or last, which epoch) and where the files are.
-    It also logs the first training iteration, so progress shows within
-    the first epoch whatever the logger interval.
+    It also logs the first training iteration when the logger's interval
+    is longer, so progress shows within the first epoch.
 
     Args:
         report (str, optional): ``'best'`` or ``'last'``. Defaults to the
@@ -97,6 +97,13 @@ class DFERReportHook(Hook):
             files = sorted(
                 glob.glob(osp.join(runner.log_dir, '*_confusion_matrix.*')))
         return [f for f in files if osp.isfile(f)]
+
+    @staticmethod
+    def _logger_interval(runner) -> int:
+        for hook in runner.hooks:
+            if type(hook).__name__ == 'LoggerHook':
+                return int(getattr(hook, 'interval', 1))
+        return 0
 
     def _curve_path(self, runner) -> str:
         return osp.join(runner.work_dir, self.curve_file)
@@ -145,7 +152,7 @@ class DFERReportHook(Hook):
         value = float(loss.detach().item()) if hasattr(
             loss, 'detach') else float(loss)
         self.losses.append((runner.iter + 1, runner.epoch + 1, value))
-        if len(self.losses) == 1:
+        if len(self.losses) == 1 and self._logger_interval(runner) > 1:
             loader = runner.train_dataloader
             total = len(loader) if hasattr(loader, '__len__') else '?'
             print_log(
