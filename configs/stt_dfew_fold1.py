@@ -9,7 +9,8 @@
 #       work_dirs/stt_dfew_fold1/best_dfer_uar_epoch_*.pth
 #
 # Folds 2-5: configs/stt_dfew_fold{2..5}.py; all five and their mean:
-# tools/dfew_cross_validation.py.
+#   python tools/cross_validation.py dfew --data-root /path/to/DFEW
+# (tools/dfew_cross_validation.py, its old name, still works).
 _base_ = [
     './_base_/models/stt_r18.py', './_base_/datasets/dfew.py',
     './_base_/schedules/sgd_100e_dfew.py', './_base_/default_runtime.py'
@@ -22,7 +23,7 @@ fold = 1
 # checkpoint hook keeps both the best epoch by UAR
 # (best_dfer_uar_epoch_N.pth) and the last epoch (epoch_100.pth).
 # ``dfer_checkpoint`` says which one is reported (it is what
-# tools/dfew_cross_validation.py uses):
+# tools/cross_validation.py uses):
 #   'best': the best epoch on the test fold (the usual practice; optimistic,
 #           since the epoch is selected on the test data);
 #   'last': the last epoch (no selection on the test data).
