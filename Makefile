@@ -14,7 +14,7 @@ $(PY):
 
 $(STAMP): $(PY) requirements/runtime.txt requirements/mminstall.txt \
 		requirements/tests.txt requirements/faces.txt \
-		requirements/deploy.txt setup.py
+		requirements/deploy.txt setup.py setup.cfg
 	$(PY) -m pip install -q --upgrade "pip>=23"
 	$(PY) -m pip install -q -r requirements/runtime.txt \
 		-r requirements/mminstall.txt -r requirements/tests.txt \
