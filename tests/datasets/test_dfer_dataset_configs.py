@@ -118,3 +118,45 @@ def test_afew_config_on_face_folders(tmp_path, afew_sample_root) -> None:
     assert labels == [0, 6]  # happy, fear in DFEW order
     assert val[0]['inputs'].shape == (1, 3, 16, 112, 112)
     assert train[0]['inputs'].dtype == torch.uint8
+
+
+def test_released_layout_configs() -> None:
+    """FERV39k (7 classes) and MAFW (11) configs carry the paper recipe."""
+    top = osp.dirname(osp.dirname(CONFIG_DIR))
+    ferv = Config.fromfile(osp.join(top, 'stt_ferv39k.py'))
+    assert ferv.data_root == 'data/FERV39k'
+    assert ferv.model.cls_head.num_classes == 7
+    assert ferv.model.neck.depth == 4 and ferv.model.neck.embed_dims == 512
+    assert ferv.optim_wrapper.optimizer.lr == 0.01
+    assert ferv.train_cfg.max_epochs == 100
+    assert ferv.dfer_checkpoint in ('best', 'last')
+    assert ferv.train_dataloader.dataset.split == 'train'
+    assert ferv.test_dataloader.dataset.split == 'test'
+    for fold in range(1, 6):
+        mafw = Config.fromfile(osp.join(top, f'stt_mafw_fold{fold}.py'))
+        assert mafw.data_root == 'data/MAFW'
+        assert mafw.model.cls_head.num_classes == 11
+        assert mafw.model.cls_head.loss_cls.num_classes == 11
+        assert mafw.val_dataloader.dataset.fold == fold
+        assert mafw.train_dataloader.dataset.frame_dir == 'data/frames'
+    afew = Config.fromfile(osp.join(top, 'stt_afew.py'))
+    assert afew.load_head == 'map_classes'
+
+
+def test_mafw_videos_through_the_video_pipeline(mafw_sample_root) -> None:
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'mafw.py'))
+    frames_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    video_cfg = copy.deepcopy(frames_cfg)
+    video_cfg.update(media='video', pipeline=cfg.dfew_video_test_pipeline)
+    frames = _build(frames_cfg, mafw_sample_root)
+    video = _build(video_cfg, mafw_sample_root)
+    assert len(video) == len(frames) == 11
+    i = 1
+    assert video.get_data_info(i)['clip_id'] == frames.get_data_info(
+        i)['clip_id']
+    a = video[i]['inputs'].float()
+    b = frames[i]['inputs'].float()
+    assert a.shape == b.shape == (1, 3, 16, 112, 112)
+    # the same clip decoded from H.264 and from its JPEG/PNG frames
+    assert float((a - b).abs().mean()) < 12
