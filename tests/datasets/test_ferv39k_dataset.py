@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FERV39kDataset on the generated look-alike in the released layout."""
 import copy
+import os
 import os.path as osp
 import shutil
 
@@ -51,8 +52,7 @@ def test_frames_sorted_numerically_and_counted(ferv39k_sample_root) -> None:
     for i in range(len(ds)):
         info = ds.get_data_info(i)
         on_disk = [
-            f for f in __import__('os').listdir(info['frame_dir'])
-            if f.endswith('.jpg')
+            f for f in os.listdir(info['frame_dir']) if f.endswith('.jpg')
         ]
         assert info['total_frames'] == len(on_disk)
 
@@ -93,3 +93,41 @@ def test_config_feeds_the_model_shape(ferv39k_sample_root) -> None:
     assert sample['data_samples'].clip_id == ds.get_data_info(3)['clip_id']
     assert sample['data_samples'].gt_label.item() == ds.get_data_info(
         3)['label']
+
+
+def test_video_tree(ferv39k_sample_root, tmp_path) -> None:
+    import cv2
+
+    from mmstt.datasets import write_video
+    videos = tmp_path / 'videos'
+    ds = FERV39kDataset(ferv39k_sample_root, split='test')
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        frames = [
+            cv2.cvtColor(
+                cv2.imread(osp.join(info['frame_dir'], f)), cv2.COLOR_BGR2RGB)
+            for f in info['frame_files']
+        ]
+        path = videos.joinpath(*info['clip_id'].split('/'))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(str(path) + '.mp4', frames, fps=25.0)
+    video = FERV39kDataset(
+        ferv39k_sample_root,
+        split='test',
+        media='video',
+        video_dir=str(videos),
+        count_video_frames=False)
+    assert len(video) == 7
+    for i in range(len(video)):
+        info = video.get_data_info(i)
+        assert info['filename'] == str(
+            videos.joinpath(*info['clip_id'].split('/'))) + '.mp4'
+        assert info['scene'] == info['clip_id'].split('/')[0]
+    # a clip without its video is named with its list line
+    os.remove(video.get_data_info(4)['filename'])
+    with pytest.raises(DFERDataError, match=r'test_All\.csv:5: video .*'):
+        FERV39kDataset(
+            ferv39k_sample_root,
+            split='test',
+            media='video',
+            video_dir=str(videos))
