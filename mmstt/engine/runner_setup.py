@@ -33,9 +33,9 @@ __all__ = [
 
 LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
-#: Environment variables torchrun sets and ``--launcher pytorch`` needs.
-TORCHRUN_ENV = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
-                'MASTER_PORT')
+#: Environment variables torchrun sets and ``--launcher pytorch`` needs
+#: (``LOCAL_RANK`` may also come from ``--local_rank``).
+TORCHRUN_ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 #: The same for ``--launcher slurm`` (set by srun).
 SLURM_ENV = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
 

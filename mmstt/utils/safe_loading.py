@@ -109,6 +109,9 @@ class CheckedHistoryBuffer(HistoryBuffer):
                     'process, so it is refused.')
         self.__dict__.update(state)
         self.__class__ = HistoryBuffer
+        # As HistoryBuffer.__init__ does: the four built-in statistics are
+        # always in the table (setdefault; nothing registered is replaced).
+        self._set_default_statistics()
 
 
 def _qualified(func: Any) -> str:

@@ -317,3 +317,16 @@ def test_resave_tool_makes_a_refused_file_loadable(tmp_path, load_tool):
     assert loaded['meta']['dataset_meta']['classes'] == ('a', 'b')
     with pytest.raises(ValueError, match='differ'):
         tool.resave(out, out)
+
+
+def test_buffer_loads_into_a_process_with_no_buffer_yet(tmp_path, monkeypatch):
+    buf = HistoryBuffer()
+    buf.update(2.0)
+    buf.update(4.0)
+    path = str(tmp_path / 'fresh.pth')
+    torch.save({'buf': buf}, path)
+    # A fresh process has an empty class-wide table until a buffer is made.
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    loaded = load_from_local(path)['buf']
+    assert loaded.statistics('mean') == pytest.approx(3.0)
+    assert loaded.statistics('max') == pytest.approx(4.0)
