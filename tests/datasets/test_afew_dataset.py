@@ -11,9 +11,9 @@ import mmstt  # noqa: F401
 from mmstt.datasets import DFER_CLASSES, AFEWDataset, DFERDataError
 
 VIDEO_PIPE = [
-    dict(type='DecordInit'),
+    dict(type='DFERVideoInit'),
     dict(type='DFERSampleFrames', clip_len=16, frames_per_segment=2),
-    dict(type='DecordDecode'),
+    dict(type='DFERVideoDecode'),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')

@@ -19,8 +19,8 @@ FRAME_PIPE = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', meta_keys=('sample_idx', 'clip_id'))
 ]
-VIDEO_PIPE = [dict(type='DecordInit')] + [
-    t if t['type'] != 'FrameFolderDecode' else dict(type='DecordDecode')
+VIDEO_PIPE = [dict(type='DFERVideoInit')] + [
+    t if t['type'] != 'FrameFolderDecode' else dict(type='DFERVideoDecode')
     for t in FRAME_PIPE
 ]
 
