@@ -2,6 +2,7 @@
 """Face detection on real photos shipped in installed packages."""
 import importlib.metadata
 import importlib.util
+import json
 import os.path as osp
 
 import cv2
@@ -139,3 +140,23 @@ def test_bad_input_and_unknown_detector():
     det = HaarDetector()
     assert build_face_detector(det) is det
     assert isinstance(det, FaceDetector)
+
+
+def test_comparison_tool_counts_faces_and_false_detections(
+        photos, tmp_path, capsys):
+    out = str(tmp_path / 'compare.json')
+    assert photos.main(['--repeats', '1', '--json', out]) == 0
+    printed = capsys.readouterr().out
+    assert 'yunet: found 18/18 faces, 0 false detections' in printed
+    stats = json.load(open(out))
+    assert set(stats) == {'yunet', 'haar'}
+    for name, s in stats.items():
+        assert s['faces'] == 18 and len(s['per_variant']) == 18
+        assert s['found'] == sum(s['per_variant'].values())
+        assert s['ms'] > 0
+    # scoring: a box centre inside the face counts once, the rest is false
+    box = (10, 10, 30, 30)
+    dets = np.array([[12, 12, 28, 28, 1], [14, 14, 26, 26, 1],
+                     [50, 50, 60, 60, 1]])
+    assert photos.score_detections(dets, box) == (True, 2)
+    assert photos.score_detections(dets, None) == (False, 3)
