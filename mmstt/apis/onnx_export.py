@@ -91,8 +91,11 @@ class ProbabilityModel(nn.Module):
             x = x.flip(1)
         if self.normalize:
             x = (x - self.mean) / self.std
-        # One view per clip: (N, 3, T, H, W) -> (N, 1, 3, T, H, W).
-        logits, _ = self.recognizer.extract_feat(x.unsqueeze(1), stage='head')
+        # One view per clip, the whole batch at once: backbone, neck and
+        # head called directly (the recognizer's view chunking would pin a
+        # dynamic N in the trace).
+        model = self.recognizer
+        logits = model.cls_head(model.neck(model.backbone(x)))
         return logits.float().softmax(dim=-1)
 
 

@@ -11,6 +11,7 @@ from mmstt.apis.attention_maps import (attention_modules,
                                        compute_attention_maps,
                                        recompute_attention, rollout)
 from mmstt.models.necks.attention import Attention
+from .helpers import tiny_config
 
 # Frames of 48x32 pixels give a 3x2 token grid (stride 16), so a swapped
 # height and width would show in the shapes.
@@ -18,11 +19,10 @@ T, H, W = 4, 48, 32
 GRID = (3, 2)
 
 
-def _model(tiny_cfg,
-           output: str = 'cls',
+def _model(output: str = 'cls',
            depth: int = 2,
            temporal: bool = True) -> nn.Module:
-    cfg = tiny_cfg(clip_len=T)
+    cfg = tiny_config(clip_len=T)
     cfg.model.neck.update(
         depth=depth,
         output=output,
@@ -50,8 +50,8 @@ def _batch(num_clips: int, seed: int = 0) -> dict:
         data_samples=[ActionDataSample() for _ in range(num_clips)])
 
 
-def test_maps_shapes_sum_to_one_and_match_the_model(tiny_cfg):
-    model = _model(tiny_cfg)
+def test_maps_shapes_sum_to_one_and_match_the_model():
+    model = _model()
     maps = compute_attention_maps(model, _batch(2))
     assert maps.grid == GRID and maps.has_cls_token
     assert maps.spatial.shape == (2, 2, T) + GRID
@@ -117,8 +117,8 @@ def test_rollout_formula():
                           torch.tensor([0.45, 0.55], dtype=torch.float64))
 
 
-def test_maps_without_class_token_or_temporal_attention(tiny_cfg):
-    model = _model(tiny_cfg, output='mean', depth=1, temporal=False)
+def test_maps_without_class_token_or_temporal_attention():
+    model = _model(output='mean', depth=1, temporal=False)
     maps = compute_attention_maps(model, _batch(1), head_fusion='max')
     assert not maps.has_cls_token and maps.temporal is None
     assert maps.spatial.shape == (1, 1, T) + GRID
@@ -126,8 +126,8 @@ def test_maps_without_class_token_or_temporal_attention(tiny_cfg):
     assert maps.max_output_diff <= 1e-5
 
 
-def test_bad_input_is_refused(tiny_cfg):
-    model = _model(tiny_cfg, depth=1)
+def test_bad_input_is_refused():
+    model = _model(depth=1)
     data = _batch(1)
     data['inputs'] = [torch.zeros(2, 3, T, H, W, dtype=torch.uint8)]
     with pytest.raises(ValueError, match='one view per clip'):

@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from mmstt.apis.onnx_export import (ProbabilityModel, config_class_names,
                                     export_onnx, input_spec, reference_model)
 from mmstt.datasets import DFER_CLASSES
+from .helpers import tiny_config
 
 
 def _model(cfg):
@@ -17,8 +18,8 @@ def _model(cfg):
     return MODELS.build(cfg.model).eval()
 
 
-def test_probability_model_includes_the_data_preprocessor(tiny_cfg):
-    cfg = tiny_cfg()
+def test_probability_model_includes_the_data_preprocessor():
+    cfg = tiny_config()
     # A preprocessor with every step the graph must carry: BGR->RGB flip
     # and per-channel mean/std.
     cfg.model.data_preprocessor.update(
@@ -41,8 +42,8 @@ def test_probability_model_includes_the_data_preprocessor(tiny_cfg):
         assert (flipped(clips) - want).abs().max() > 1e-6
 
 
-def test_reference_model_has_reference_kernels_and_same_weights(tiny_cfg):
-    cfg = tiny_cfg()
+def test_reference_model_has_reference_kernels_and_same_weights():
+    cfg = tiny_config()
     model = _model(cfg)
     ref = reference_model(model, cfg)
     assert ref.neck.kernel == 'reference' and model.neck.kernel == 'auto'
@@ -51,14 +52,14 @@ def test_reference_model_has_reference_kernels_and_same_weights(tiny_cfg):
         assert torch.equal(a, b), name
 
 
-def test_config_defaults(tiny_cfg):
-    cfg = tiny_cfg(clip_len=6, size=40)
+def test_config_defaults():
+    cfg = tiny_config(clip_len=6, size=40)
     assert input_spec(cfg) == (6, (40, 40))
     assert config_class_names(cfg) == list(DFER_CLASSES)
 
 
-def test_export_refuses_bad_class_names_and_opsets(tiny_cfg, tmp_path):
-    cfg = tiny_cfg(num_classes=11)
+def test_export_refuses_bad_class_names_and_opsets(tmp_path):
+    cfg = tiny_config(num_classes=11)
     model = _model(cfg)
     out = str(tmp_path / 'm.onnx')
     # The config's data set has 7 classes, the head 11.

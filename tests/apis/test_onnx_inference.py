@@ -13,36 +13,21 @@ from mmstt.apis import inference_recognizer, init_recognizer
 from mmstt.apis.onnx_export import check_onnx, export_onnx
 from mmstt.apis.onnx_inference import ONNXRecognizer
 from mmstt.datasets import DFER_CLASSES
+from .helpers import save_checkpoint, tiny_config
 
 
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
     """A tiny 7-class model, its config, checkpoint and .onnx file."""
-    from mmengine.config import Config
     root = tmp_path_factory.mktemp('onnx_inference')
-    # Module scoped (one export for all tests), so the function-scoped
-    # tiny_cfg fixture cannot be used; two blocks test the depth.
-    cfg = Config.fromfile('configs/stt_sample.py')
-    cfg.model.backbone.base_channels = 16
-    cfg.model.neck.update(
-        in_channels=64,
-        embed_dims=32,
-        depth=2,
-        num_heads=2,
-        num_frames=8,
-        grid_size=(2, 2))
-    cfg.model.cls_head.in_channels = 32
-    cfg.model.cls_head.loss_cls.feat_dim = 32
-    for step in cfg.test_pipeline:
-        if step['type'] == 'DFERSampleFrames':
-            step['clip_len'] = 8
-        elif step['type'] == 'Resize':
-            step['scale'] = (32, 32)
+    cfg = tiny_config()
+    # Two blocks: the last one (class token only) and a full one.
+    cfg.model.neck.depth = 2
     init_default_scope('mmaction')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()
     ckpt = str(root / 'tiny.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    save_checkpoint(model, ckpt, None)
     config = str(root / 'tiny.py')
     cfg.dump(config)
     onnx_file = str(root / 'tiny.onnx')
