@@ -181,11 +181,10 @@ class ResNetTokenizer(BaseModule):
         logger = MMLogger.get_current_instance()
         logger.info(f'ResNetTokenizer: loaded {len(fits)} tensors from '
                     f'{checkpoint}')
-        if report['ignored']:
-            groups = OrderedDict()
-            for key in report['ignored']:
-                top = key.split('.', 1)[0]
-                groups[top] = groups.get(top, 0) + 1
+        groups = OrderedDict()
+        for key in report['ignored']:
+            groups[key.split('.')[0]] = groups.get(key.split('.')[0], 0) + 1
+        if groups:
             logger.info(f'ResNetTokenizer: ignored {len(report["ignored"])} '
                         'keys not in this backbone: ' +
                         ', '.join(f'{k}.* ({n})' for k, n in groups.items()))
@@ -193,8 +192,8 @@ class ResNetTokenizer(BaseModule):
             if report[kind]:
                 logger.warning(
                     f'ResNetTokenizer: {len(report[kind])} {kind} tensors '
-                    f'(not loaded from {checkpoint}, initial values kept; '
-                    'mismatched = wrong shape): ' + ', '.join(report[kind]))
+                    f'(not loaded from {checkpoint}; mismatched = wrong '
+                    'shape): ' + ', '.join(report[kind]))
         return report
 
     def _freeze_stages(self) -> None:

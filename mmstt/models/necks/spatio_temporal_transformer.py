@@ -101,6 +101,7 @@ class SpatioTemporalTransformer(BaseModule):
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}')
         self.embed_dims = embed_dims
+        self.num_frames = num_frames
         self.grid_size = tuple(grid_size)
         self.output = output
         self.prune_last_block = prune_last_block

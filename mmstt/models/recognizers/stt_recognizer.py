@@ -58,10 +58,6 @@ class STTRecognizer(BaseRecognizer):
         # BaseRecognizer does not forward init_cfg to BaseModule.
         self.init_cfg = copy.deepcopy(init_cfg)
 
-    def _backbone_neck(self, inputs: torch.Tensor, **kwargs) -> torch.Tensor:
-        """Clips ``(B, 3, T, H, W)`` to clip embeddings ``(B, D)``."""
-        return self.neck(self.backbone(inputs), **kwargs)
-
     def extract_feat(self,
                      inputs: torch.Tensor,
                      stage: str = 'neck',
@@ -74,9 +70,8 @@ class STTRecognizer(BaseRecognizer):
             stage (str): ``'backbone'`` (feature maps ``(N*V, C, T, h,
                 w)``), ``'neck'`` (embeddings ``(N*V, D)``) or ``'head'``
                 (logits ``(N*V, num_classes)``). Defaults to ``'neck'``.
-            data_samples (list[ActionDataSample], optional): Unused here;
-                kept for the :class:`BaseRecognizer` interface. Defaults to
-                None.
+            data_samples (list[ActionDataSample], optional): Unused.
+                Defaults to None.
             test_mode (bool): Whether called for prediction (honours
                 ``test_cfg.max_testing_views``). Defaults to False.
 
@@ -95,15 +90,11 @@ class STTRecognizer(BaseRecognizer):
         if stage not in ('neck', 'head'):
             raise ValueError(f'unknown stage {stage!r}; use backbone, neck '
                              'or head')
-        max_views = 0
+        views = inputs.shape[0]
         if test_mode and self.test_cfg is not None:
-            max_views = self.test_cfg.get('max_testing_views', 0) or 0
-        if max_views and inputs.shape[0] > max_views:
-            feats = torch.cat([
-                self._backbone_neck(chunk) for chunk in inputs.split(max_views)
-            ])
-        else:
-            feats = self._backbone_neck(inputs)
+            views = self.test_cfg.get('max_testing_views', 0) or views
+        feats = torch.cat(
+            [self.neck(self.backbone(chunk)) for chunk in inputs.split(views)])
         if stage == 'head':
             return self.cls_head(feats), dict()
         return feats, dict()
