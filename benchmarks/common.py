@@ -190,8 +190,7 @@ def ratio(timings: Dict[str, Dict[str, float]], slow: str, fast: str) -> float:
         fast (str): The candidate compared with it.
 
     Returns:
-        float: ``median(slow) / median(fast)``; above 1 when ``fast`` is
-        faster.
+        float: ``median(slow) / median(fast)``.
     """
     return timings[slow]['median_s'] / timings[fast]['median_s']
 
@@ -235,8 +234,7 @@ def load_model_cfg(config: str = MODEL_CONFIG,
 
 
 def build_model(model_cfg: dict) -> nn.Module:
-    """Build a recognizer in eval mode (random weights: ``init_weights``,
-    which would load pretrained ones, is not called).
+    """Build a recognizer in eval mode, with random weights.
 
     Args:
         model_cfg (dict): The model dict, e.g. from :func:`load_model_cfg`.

@@ -44,58 +44,43 @@ def section_modules() -> Dict[str, ModuleType]:
     return {k: importlib.import_module(f'benchmarks.{k}') for k in SECTIONS}
 
 
-#: Sizes and repeat counts of a full run and of ``--quick``.
-SETTINGS: Dict[str, dict] = dict(
-    full=dict(
-        model_overrides=None,
-        batch=8,
-        frames=16,
-        size=112,
-        warmup=2,
-        repeats=7,
-        train_warmup=1,
-        train_repeats=5,
-        neck_batch=8,
-        neck_warmup=1,
-        neck_repeats=5,
-        peak_sizes=(512, 1024, 2048),
-        peak_repeats=5,
-        data_sample=dict(clips_per_class=4, frame_size=224, write_videos=True),
-        data_batches=20,
-        data_warmup=2,
-        memory_steps=2,
-        tta_sample=dict(),  # the generator's defaults
-        tta_batch=None),
-    quick=dict(
-        model_overrides=dict(
-            neck=dict(num_frames=4, grid_size=(4, 4), depth=1)),
-        batch=1,
-        frames=4,
-        size=64,
-        warmup=1,
-        repeats=1,
-        train_warmup=0,
-        train_repeats=1,
-        neck_batch=1,
-        neck_warmup=0,
-        neck_repeats=1,
-        peak_sizes=(256, ),
-        peak_repeats=2,
-        data_sample=dict(
-            clips_per_class=1,
-            frame_size=224,
-            write_videos=True,
-            frame_range=(16, 20),
-            median_frames=None),
-        data_batches=2,
-        data_warmup=1,
-        memory_steps=1,
-        tta_sample=dict(
-            clips_per_class=2,
-            frame_range=(16, 20),
-            median_frames=None,
-            short_every=0),
-        tta_batch=2))
+_QUICK_MODEL = dict(neck=dict(num_frames=4, grid_size=(4, 4), depth=1))
+_SHORT_CLIPS = dict(frame_range=(16, 20), median_frames=None)
+#: Sizes and repeat counts, as (full run, ``--quick``).
+_SETTINGS = dict(
+    model_overrides=(None, _QUICK_MODEL),
+    batch=(8, 1),
+    frames=(16, 4),
+    size=(112, 64),
+    warmup=(2, 1),
+    repeats=(7, 1),
+    train_warmup=(1, 0),
+    train_repeats=(5, 1),
+    neck_batch=(8, 1),
+    neck_warmup=(1, 0),
+    neck_repeats=(5, 1),
+    peak_sizes=((512, 1024, 2048), (256, )),
+    peak_repeats=(5, 2),
+    data_sample=(dict(clips_per_class=4, frame_size=224, write_videos=True),
+                 dict(
+                     clips_per_class=1,
+                     frame_size=224,
+                     write_videos=True,
+                     **_SHORT_CLIPS)),
+    data_batches=(20, 2),
+    data_warmup=(2, 1),
+    memory_steps=(2, 1),
+    # The generator's defaults (the 700-clip learning set) in a full run.
+    tta_sample=(dict(), dict(clips_per_class=2, short_every=0,
+                             **_SHORT_CLIPS)),
+    tta_batch=(None, 2))
+SETTINGS: Dict[str, dict] = {
+    mode: {
+        k: v[i]
+        for k, v in _SETTINGS.items()
+    }
+    for i, mode in enumerate(('full', 'quick'))
+}
 
 
 def _minutes(text: str) -> List[float]:
