@@ -1,7 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """End to end: the real tools, model and sample set (shrunk), faults."""
 import glob
+import os
 import os.path as osp
+import subprocess
+import sys
 from typing import List
 
 import pytest
@@ -50,28 +53,63 @@ def test_lr_1e6_run_stops_and_saves_nothing(load_tool, dfew_sample_root,
     assert glob.glob(osp.join(work_dir, '*.pth')) == []
 
 
-@pytest.mark.slow
-def test_test_tool_refuses_a_checkpoint_of_another_architecture(
-        load_tool, dfew_sample_root, tmp_path):
+@pytest.fixture(scope='module')
+def wide_checkpoint(load_tool, dfew_sample_root, tmp_path_factory) -> str:
+    """A Runner-style checkpoint of the sample STT with embed_dims 48."""
     from mmaction.registry import MODELS
-    # A model with another embed_dims, saved as a Runner would.
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
     opts = dict(o.split('=', 1) for o in _tiny(dfew_sample_root, 48))
-    tool = load_tool('test.py')
-    args = tool.parse_args([CONFIG, 'x.pth', '--cfg-options'] +
-                           [f'{k}={v}' for k, v in opts.items()])
+    args = load_tool(
+        'test.py').parse_args([CONFIG, 'x.pth', '--cfg-options'] +
+                              [f'{k}={v}' for k, v in opts.items()])
     wide = Config.fromfile(CONFIG)
     wide.merge_from_dict(args.cfg_options)
     model = MODELS.build(wide.model)
-    ckpt = str(tmp_path / 'embed48.pth')
+    ckpt = str(tmp_path_factory.mktemp('wide') / 'embed48.pth')
     torch.save(
         dict(
             state_dict=model.state_dict(),
             meta=dict(epoch=1, dataset_meta=dict(classes=('x', ) * 7))), ckpt)
+    return ckpt
+
+
+@pytest.mark.slow
+def test_test_tool_refuses_a_checkpoint_of_another_architecture(
+        load_tool, dfew_sample_root, wide_checkpoint, tmp_path):
     with pytest.raises(CheckpointMismatchError) as err:
-        tool.main([
-            CONFIG, ckpt, '--work-dir',
+        load_tool('test.py').main([
+            CONFIG, wide_checkpoint, '--work-dir',
             str(tmp_path / 'w'), '--cfg-options', *_tiny(dfew_sample_root)
         ])
     text = str(err.value)
-    assert ckpt in text and 'mis-shaped keys' in text
+    assert wide_checkpoint in text and 'mis-shaped keys' in text
     assert 'checkpoint (48' in text
+
+
+@pytest.mark.slow
+def test_mmaction2s_own_test_tool_is_strict_too(dfew_sample_root,
+                                                wide_checkpoint, tmp_path):
+    import mmaction
+    test_py = osp.join(
+        osp.dirname(mmaction.__file__), '.mim', 'tools', 'test.py')
+    assert osp.isfile(test_py), 'the mmaction2 wheel ships .mim/tools'
+    # MMAction2's tool does not carry data_root into the data sets, so the
+    # config's own data/dfew_sample is made to point at the sample set.
+    os.makedirs(str(tmp_path / 'data'))
+    os.symlink(dfew_sample_root, str(tmp_path / 'data' / 'dfew_sample'))
+    options = [o for o in _tiny(dfew_sample_root) if 'data_root' not in o]
+    command = [
+        sys.executable, test_py, CONFIG, wide_checkpoint, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', *options
+    ]
+    result = subprocess.run(
+        command,
+        cwd=str(tmp_path),
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert result.returncode != 0
+    assert 'CheckpointMismatchError' in result.stderr, result.stderr[-2000:]
+    assert wide_checkpoint in result.stderr
