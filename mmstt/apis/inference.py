@@ -38,6 +38,9 @@ from mmengine.registry import init_default_scope
 from mmstt.datasets.dfer_classes import DFER_CLASSES
 from mmstt.datasets.frame_folder import IMAGE_EXTENSIONS, list_frame_files
 from mmstt.datasets.video_io import VideoReader
+from mmstt.engine.checkpoint import (checkpoint_class_names,
+                                     load_checkpoint_strict,
+                                     resolve_checkpoint)
 
 __all__ = [
     'build_inference_pipeline', 'class_names_of', 'default_device',
@@ -103,9 +106,6 @@ def init_recognizer(config: Union[str, Path, mmengine.Config],
         return onnx_model
     model = mmaction_init_recognizer(config, None, device='cpu')
     if checkpoint is not None:
-        from mmstt.engine.checkpoint import (checkpoint_class_names,
-                                             load_checkpoint_strict,
-                                             resolve_checkpoint)
         checkpoint = resolve_checkpoint(
             str(checkpoint), hint='give the checkpoint as one file path')
         meta = load_checkpoint_strict(model, checkpoint, map_location='cpu')

@@ -160,3 +160,16 @@ def test_comparison_tool_counts_faces_and_false_detections(
                      [50, 50, 60, 60, 1]])
     assert photos.score_detections(dets, box) == (True, 2)
     assert photos.score_detections(dets, None) == (False, 3)
+
+
+def test_comparison_tool_counts_video_frames_with_a_face(photos, tmp_path):
+    from mmstt.datasets.video_io import write_video
+    face = cv2.resize(photos.load_photo('grace_hopper'), (256, 300))
+    blank = np.full_like(face, 120)
+    path = str(tmp_path / 'v.mp4')
+    write_video(path, [face, blank, face, face, blank], 5.0)
+    stats = photos.benchmark_video(path, detectors=('yunet', ))
+    assert stats['yunet']['frames'] == 5
+    assert stats['yunet']['frames_with_face'] == 3
+    dark = photos.benchmark_video(path, detectors=('yunet', ), gamma=2.2)
+    assert dark['yunet']['frames_with_face'] == 3

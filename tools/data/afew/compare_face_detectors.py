@@ -16,6 +16,8 @@ per-frame times are comparable on a shared machine.
 
 Example:
     python tools/data/afew/compare_face_detectors.py --repeats 5
+    python tools/data/afew/compare_face_detectors.py --video clip.avi \
+        --gamma 2.2
 """
 import argparse
 import json
@@ -212,6 +214,41 @@ def benchmark(detectors: Sequence[str] = FACE_DETECTORS,
     return stats
 
 
+def benchmark_video(path: str,
+                    detectors: Sequence[str] = FACE_DETECTORS,
+                    gamma: float = 1.0) -> Dict:
+    """Frames of a video in which each detector finds a face, and ms/frame.
+
+    Args:
+        path (str): The video (read with
+            :class:`mmstt.datasets.video_io.VideoReader`).
+        detectors (Sequence[str]): Detector names.
+            Defaults to :data:`FACE_DETECTORS`.
+        gamma (float): Darken every frame by this gamma first (1: as it
+            is). Defaults to 1.0.
+
+    Returns:
+        dict: Per detector ``frames_with_face``, ``frames`` and ``ms``
+        (median per frame).
+    """
+    from mmstt.datasets.video_io import VideoReader
+    built = {d: build_face_detector(d) for d in detectors}
+    stats = {d: dict(frames_with_face=0, frames=0, times=[]) for d in built}
+    for k, frame in enumerate(VideoReader(path, cache_bytes=0).iter_frames()):
+        if gamma != 1.0:
+            frame = (255 * (frame / 255.0)**gamma).round().astype(np.uint8)
+        order = list(built) if k % 2 == 0 else list(built)[::-1]
+        for d in order:
+            start = time.perf_counter()
+            found = len(built[d].detect(frame)) > 0
+            stats[d]['times'].append((time.perf_counter() - start) * 1000)
+            stats[d]['frames'] += 1
+            stats[d]['frames_with_face'] += int(found)
+    for s in stats.values():
+        s['ms'] = round(float(np.median(s.pop('times'))), 2)
+    return stats
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Print (and optionally save) the comparison.
 
@@ -228,9 +265,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         'variants (needs scikit-image).')
     parser.add_argument(
         '--repeats', type=int, default=5, help='timed runs per image')
+    parser.add_argument(
+        '--video',
+        nargs='+',
+        default=[],
+        help='also count the frames of these videos in which each detector '
+        'finds a face (e.g. a clip of your own data)')
+    parser.add_argument(
+        '--gamma',
+        type=float,
+        default=1.0,
+        help='darken the --video frames by this gamma first (2.2: dark)')
     parser.add_argument('--json', help='also write the figures here')
     args = parser.parse_args(argv)
     stats = benchmark(repeats=args.repeats)
+    for path in args.video:
+        for name, s in benchmark_video(path, gamma=args.gamma).items():
+            print(f'{name} on {path} (gamma {args.gamma:g}): a face in '
+                  f'{s["frames_with_face"]}/{s["frames"]} frames, '
+                  f'{s["ms"]:.2f} ms per frame (median)')
+            stats[name].setdefault('videos', {})[path] = s
     for name, s in stats.items():
         print(f'{name}: found {s["found"]}/{s["faces"]} faces, '
               f'{s["false"]} false detections, {s["ms"]:.2f} ms per image '
