@@ -200,7 +200,7 @@ def _map_head_rows(filename: str, name: str, ckpt_value: torch.Tensor,
             f'Checkpoint {filename}: {name} has shape '
             f'{tuple(ckpt_value.shape)} and the model '
             f'{tuple(model_value.shape)}; load_head="map_classes" maps only '
-            'rows of one class each ({len(ckpt_classes)} classes in the '
+            f'rows of one class each ({len(ckpt_classes)} classes in the '
             f'checkpoint, {len(model_classes)} in the model).')
     mapped = model_value.detach().clone()
     index = {cls: i for i, cls in enumerate(ckpt_classes)}

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from mmstt.engine import CheckpointMismatchError, NonFiniteLossError
 
@@ -113,3 +113,47 @@ def test_mmaction2s_own_test_tool_is_strict_too(dfew_sample_root,
     assert result.returncode != 0
     assert 'CheckpointMismatchError' in result.stderr, result.stderr[-2000:]
     assert wide_checkpoint in result.stderr
+
+
+@pytest.mark.slow
+def test_map_classes_dfew_to_mafw_on_the_real_model(dfew_sample_root,
+                                                    tmp_path):
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from mmstt.engine import load_checkpoint_strict
+    init_default_scope('mmaction')
+    dfew = ('happy', 'sad', 'neutral', 'angry', 'surprise', 'disgust', 'fear')
+    mafw = dfew + ('contempt', 'anxiety', 'helplessness', 'disappointment')
+
+    def build(num_classes):
+        cfg = Config.fromfile(CONFIG)
+        options = dict(o.split('=', 1) for o in _tiny(dfew_sample_root))
+        options['model.cls_head.num_classes'] = str(num_classes)
+        options['model.cls_head.loss_cls.num_classes'] = str(num_classes)
+        parsed = {k: DictAction._parse_iterable(v) for k, v in options.items()}
+        cfg.merge_from_dict(parsed)
+        return MODELS.build(cfg.model)
+
+    src, dst = build(7), build(11)
+    ckpt = str(tmp_path / 'dfew.pth')
+    torch.save(
+        dict(
+            state_dict=src.state_dict(),
+            meta=dict(dataset_meta=dict(classes=dfew))), ckpt)
+    with pytest.raises(CheckpointMismatchError, match='map_classes'):
+        load_checkpoint_strict(build(11), ckpt, classes=mafw)
+    fresh = {k: v.clone() for k, v in dst.state_dict().items()}
+    load_checkpoint_strict(dst, ckpt, load_head='map_classes', classes=mafw)
+    got, want = dst.state_dict(), src.state_dict()
+    per_class = [
+        k for k in got if k.startswith('cls_head.') and got[k].dim() >= 1
+        and got[k].shape[0] == 11
+    ]
+    assert 'cls_head.fc_cls.weight' in per_class
+    for key in got:
+        if key in per_class:
+            assert torch.equal(got[key][:7], want[key]), key
+            assert torch.equal(got[key][7:], fresh[key][7:]), key
+        else:
+            assert torch.equal(got[key], want[key]), key
