@@ -1,7 +1,8 @@
-# The embedded default: STT on the generated DFEW look-alike
-# (data/dfew_sample, made by tools/data/make_sample_data.py; fold 1 = 17
-# train / 4 test clips), small enough to train 2 epochs on 2 CPU cores in
-# a few minutes. This is what `make demo` runs.
+# The paper's STT recipe, reduced, on the generated DFEW look-alike
+# (data/dfew_sample, made by tools/data/make_sample_data.py). The test
+# suite's end-to-end runs shrink it further through --cfg-options on a
+# 21-clip set (tests/tools/conftest.py). `make demo` trains
+# configs/stt_demo.py instead, which is made to learn on a CPU.
 #
 # Reduced on purpose, compared with configs/stt_dfew_fold1.py:
 # * neck: 2 STT blocks instead of 4, 256-d tokens instead of 512, 4 heads
@@ -26,6 +27,6 @@ train_cfg = dict(max_epochs=2)
 
 default_hooks = dict(logger=dict(interval=1))
 
-# 4 test clips: the best epoch is chosen on the fold's test split, as in
-# the DFEW configs; both best and last checkpoints are kept.
+# The best epoch is chosen on the fold's test split, as in the DFEW
+# configs; both best and last checkpoints are kept.
 dfer_checkpoint = 'best'

@@ -122,3 +122,37 @@ def test_example_config_inherits_a_stock_recipe():
         osp.join(CONFIGS, 'examples',
                  'timesformer_stthead_dfew_fold1.py')).read()
     assert "_base_ = ('mmaction::recognition/" in text
+
+
+def test_demo_config_learns_on_a_cpu_budget():
+    import torch
+    from mmaction.registry import MODELS
+    from mmaction.utils import register_all_modules
+    register_all_modules()
+    cfg = _cfg('stt_demo.py')
+    assert cfg.data_root == 'data/dfew_sample'
+    for key in LOADERS:
+        assert cfg[key].dataset.type == 'DFEWDataset'
+        assert cfg[key].dataset.fold == 1
+    assert cfg.val_dataloader.dataset.split == 'test'
+    # AdamW with a warm-up then a cosine decay to the last epoch, no lr
+    # auto-scaling; the best epoch by UAR is reported.
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert not cfg.auto_scale_lr.enable
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 1)
+    assert (cosine.type, cosine.begin,
+            cosine.end) == ('CosineAnnealingLR', 1, cfg.train_cfg.max_epochs)
+    assert cfg.default_hooks.checkpoint.save_best == 'dfer/uar'
+    assert cfg.dfer_checkpoint == 'best'
+    # Frames and pixels the model is built for.
+    size = cfg.size
+    for step in _steps(cfg, 'DFERSampleFrames'):
+        assert step.clip_len == cfg.model.neck.num_frames
+    for step in _steps(cfg, 'Resize'):
+        assert step.scale == (size, size)
+    model = MODELS.build(cfg.model).eval()
+    clip = torch.zeros(1, 1, 3, cfg.model.neck.num_frames, size, size)
+    with torch.no_grad():
+        logits = model(clip, mode='tensor')
+    assert logits.shape == (1, 7)

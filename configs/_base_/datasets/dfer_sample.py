@@ -1,8 +1,9 @@
 # The generated DFEW look-alike (tools/data/make_sample_data.py
-# data/dfew_sample --layout dfew): 21 drawn-face clips, fold 1 (17 train /
-# 4 test). Same sampling and augmentation as the paper's DFEW settings
-# (8x2 frames, 112x112), but small batches and no worker processes so that
-# it runs in seconds on a CPU.
+# data/dfew_sample --layout dfew): 700 drawn-face clips in DFEW's layout,
+# fold 1 = 560 train / 140 test, balanced classes. Same sampling and
+# augmentation as the paper's DFEW settings (8x2 frames, 112x112), but small
+# batches and no worker processes so that it runs on a CPU. The test suite
+# points data_root at a 21-clip set of the same layout.
 _base_ = ['./dfew.py']
 
 data_root = 'data/dfew_sample'
