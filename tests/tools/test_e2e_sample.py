@@ -20,7 +20,6 @@ import cv2
 import mmengine
 import numpy as np
 import pytest
-import torch
 
 import mmstt  # noqa: F401  (safe loading of mmengine checkpoints)
 from mmstt.datasets import DFER_CLASSES
@@ -30,7 +29,8 @@ NUM_TRAIN, NUM_TEST, BATCH = 17, 4, 4
 
 def _ckpt_meta(path: str) -> dict:
     """``meta`` of an mmengine checkpoint, read through the safe loader."""
-    return torch.load(path, map_location='cpu', weights_only=True)['meta']
+    from mmstt.engine import read_checkpoint
+    return read_checkpoint(path)['meta']
 
 
 def _log_text(work_dir: str) -> str:
@@ -228,7 +228,8 @@ def test_demo_prints_seven_probabilities(trained_sample, sample_root, e2e,
     assert [int(r) for r, _, _ in top] == [1, 2, 3]
     assert top[0][1] == max(probs, key=probs.get)
     image = cv2.imread(out)
-    assert image is not None and image.shape[0] == 300
+    # frames of the clip above the probability bars (tests/tools/test_demo)
+    assert image is not None and image.shape[1] > image.shape[0] > 300
 
 
 @pytest.mark.slow
@@ -246,7 +247,7 @@ def test_demo_on_a_video_with_face_detection(trained_sample, afew_sample_root,
     printed = capsys.readouterr()
     assert probs.shape == (len(DFER_CLASSES), )
     assert probs.sum() == pytest.approx(1.0, abs=1e-6)
-    # The sample videos show a drawn face that the Haar cascade finds.
+    # The sample videos show a drawn face that the detector finds.
     assert re.search(r'face found in (\d+)/\1 frames', printed.out)
     cap = cv2.VideoCapture(video)
     num_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
