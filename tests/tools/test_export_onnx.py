@@ -11,6 +11,9 @@ import pytest
 import torch
 from mmengine.config import Config, DictAction
 
+# End-to-end: the tool runs in subprocesses.
+pytestmark = pytest.mark.slow
+
 TOOL = 'tools/deployment/export_onnx.py'
 MAFW_NAMES = [
     'happy', 'sad', 'neutral', 'angry', 'surprise', 'disgust', 'fear',

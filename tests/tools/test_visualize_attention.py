@@ -5,8 +5,12 @@ import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config, DictAction
+
+# End-to-end: the tool runs in subprocesses.
+pytestmark = pytest.mark.slow
 
 TOOL = 'tools/analysis/visualize_attention.py'
 
