@@ -82,11 +82,16 @@ class VideoReader:
         try:
             stream = container.streams.video[0]
             ctx = stream.codec_context
+            if ctx is None:
+                raise CorruptClipError(
+                    f'the video stream of {self.path} has an unknown codec '
+                    '(damaged header?)')
             self.header_frames: Optional[int] = int(stream.frames) or None
             rate = stream.average_rate or stream.guessed_rate
             self.fps: float = float(rate) if rate else 0.0
-            self.frame_size: Tuple[int,
-                                   int] = (int(ctx.width), int(ctx.height))
+            self.frame_size: Tuple[int, int] = (int(ctx.width
+                                                    or 0), int(ctx.height
+                                                               or 0))
             self.codec_name: str = str(ctx.name)
             #: Duration in seconds from the container, or ``None``.
             self.duration: Optional[float] = (

@@ -256,6 +256,15 @@ def test_garbage_empty_missing_are_corrupt(tmp_path):
             VideoReader(str(path)).num_frames
 
 
+def test_unknown_codec_is_corrupt(tmp_path):
+    data = open(make_clip(tmp_path, 'mjpeg'), 'rb').read()
+    assert data.count(b'MJPG') == 2  # the AVI stream header and format
+    path = tmp_path / 'unknown.avi'
+    path.write_bytes(data.replace(b'MJPG', b'QQQQ'))
+    with pytest.raises(CorruptClipError, match='unknown.avi has an unknown'):
+        VideoReader(str(path))
+
+
 def test_write_video_h264_reads_back(tmp_path):
     out = tmp_path / 'sub' / 'clip.mp4'
     frames = [index_frame(k)[:37, :51] for k in range(40)]  # odd sides
