@@ -66,6 +66,8 @@ class AttentionMaps:
         has_cls_token (bool): Whether the maps are of the class token.
         max_output_diff (float): Largest ``|proj(A v) - module output|``
             over all captured attention calls.
+        output_scale (float): Largest ``|module output|`` over the same
+            calls (float32 rounding of the module grows with it).
         scores (np.ndarray): ``(B, num_classes)`` predicted scores.
         head_fusion (str): How the heads were combined.
     """
@@ -78,6 +80,7 @@ class AttentionMaps:
     scores: np.ndarray
     head_fusion: str = 'mean'
     output_diffs: List[float] = field(default_factory=list)
+    output_scale: float = 0.
 
 
 def attention_modules(model: nn.Module) -> List[Tuple[int, str, nn.Module]]:
@@ -261,13 +264,14 @@ def compute_attention_maps(model: nn.Module,
     # Chunked necks call each module once per chunk of clips; the chunks'
     # rows follow each other clip by clip, so they are concatenated.
     grouped: Dict[Tuple[int, str], List[torch.Tensor]] = {}
-    diffs = []
+    diffs, scale = [], 0.
     for rec in records:
         if rec['axis'] == 'neck':
             continue
         weights, out = recompute_attention(rec['module'], rec['x'])
         actual = rec['output'].double()
         diffs.append(float((out[:, :actual.shape[1]] - actual).abs().max()))
+        scale = max(scale, float(actual.abs().max()))
         grouped.setdefault((rec['block'], rec['axis']),
                            []).append(_fuse_heads(weights, head_fusion))
     spatial_full, spatial_rows, temporal_maps = [], [], []
@@ -302,4 +306,5 @@ def compute_attention_maps(model: nn.Module,
         max_output_diff=max(diffs),
         scores=scores,
         head_fusion=head_fusion,
-        output_diffs=diffs)
+        output_diffs=diffs,
+        output_scale=scale)

@@ -69,6 +69,7 @@ def test_maps_shapes_sum_to_one_and_match_the_model():
     # the last block's class-token-only spatial attention.
     assert len(maps.output_diffs) == 4
     assert maps.max_output_diff <= 1e-5
+    assert 0 < maps.output_scale < 1e3
     # The attention is peaked, not uniform, so the checks above mean
     # something: some map is well above 1 / grid size.
     assert maps.spatial.max() > 2.0 / (GRID[0] * GRID[1])
