@@ -70,7 +70,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('input', help='video file or folder of frames')
     parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint (or a glob of one)')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint (or a glob of one), or a .onnx file from '
+        'tools/deployment/export_onnx.py (run by onnxruntime)')
     parser.add_argument(
         '--device', default=default_device(), help='cpu, cuda or cuda:N')
     parser.add_argument('--topk', type=int, default=3, help='classes to list')

@@ -3,12 +3,12 @@
 # mmstt.engine with the other checkpoint code; users of the inference API
 # get it here too.
 from mmstt.engine.checkpoint import resolve_checkpoint
+from .attention_maps import AttentionMaps, compute_attention_maps
 from .face_detection import (FACE_DETECTORS, FaceDetector, HaarDetector,
                              YuNetDetector, build_face_detector,
                              yunet_model_path)
 from .face_tracking import (FaceTrack, crop_face, detect_and_track, square_box,
                             track_face)
-from .attention_maps import AttentionMaps, compute_attention_maps
 from .inference import (build_inference_pipeline, class_names_of,
                         config_pipeline, default_device, inference_recognizer,
                         init_recognizer, iter_clip_frames,
