@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..utils import kernels
 from .basic_block import BasicBlock
 
 
@@ -239,9 +240,9 @@ class ResNetTokenizer(BaseModule):
         if x.dim() != 5:
             raise ValueError('ResNetTokenizer expects clips of shape '
                              f'(B, C, T, H, W), got {tuple(x.shape)}')
-        b, c, t, h, w = x.shape
-        # (B, C, T, H, W) -> (B, T, C, H, W) -> (B*T, C, H, W)
-        x = x.transpose(1, 2).reshape(b * t, c, h, w)
+        b, t = x.shape[0], x.shape[2]
+        # (B, C, T, H, W) -> (B*T, C, H, W)
+        x = kernels.frames(x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for i in range(1, self.out_stage + 1):
             x = getattr(self, f'layer{i}')(x)

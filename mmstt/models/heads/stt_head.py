@@ -105,18 +105,8 @@ class STTHead(BaseHead):
 
     def loss(self, feats: torch.Tensor, data_samples: SampleList,
              **kwargs) -> Dict[str, torch.Tensor]:
-        """Compute the losses of a batch.
-
-        Args:
-            feats (torch.Tensor): Clip embeddings of shape
-                ``(N, in_channels)``.
-            data_samples (list[ActionDataSample]): Samples with
-                ``gt_label``.
-            **kwargs: Ignored (for example ``loss_aux``).
-
-        Returns:
-            dict[str, torch.Tensor]: ``loss_ce`` and ``loss_compact`` (or
-            ``loss_cls`` for other losses) and ``top{k}_acc``.
+        """Losses of clip embeddings ``(N, in_channels)``: ``loss_ce`` and
+        ``loss_compact`` (or ``loss_cls`` of other losses), ``top{k}_acc``.
         """
         cls_scores = self(feats)
         return self.loss_by_feat(cls_scores, data_samples, feats=feats)

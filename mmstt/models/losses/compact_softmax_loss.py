@@ -136,10 +136,8 @@ class CompactSoftmaxLoss(BaseWeightedLoss):
     @torch.no_grad()
     def update_centers(self, feats: torch.Tensor,
                        labels: torch.Tensor) -> None:
-        """Moving-average centre update of the ``'center'`` variant.
-
-        Per-class feature sums and counts are summed over all ranks, so
-        the update (and hence the centres) is identical on every rank.
+        """Moving-average centre update of ``variant='center'`` (the same
+        on every rank: sums and counts are all-reduced).
 
         Args:
             feats (torch.Tensor): Clip embeddings of shape ``(N, D)``.

@@ -66,17 +66,8 @@ class STTBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def spatial(self, x: torch.Tensor, cls_only: bool = False) -> torch.Tensor:
-        """Spatial attention sub-layer with its residual.
-
-        Args:
-            x (torch.Tensor): Tokens of shape ``(B, T, S, C)``.
-            cls_only (bool): Return only the first token of every frame
-                (the class token), computed against all tokens. Defaults to
-                False.
-
-        Returns:
-            torch.Tensor: ``(B, T, S, C)``, or ``(B, T, 1, C)``.
-        """
+        """Spatial sub-layer with residual: ``(B, T, S, C)`` to the same,
+        or to ``(B, T, 1, C)`` (first token only) with ``cls_only``."""
         b, t, s, c = x.shape
         # (B, T, S, C) -> (B*T, S, C) -> (B*T, n, C) -> (B, T, n, C)
         out = self.spatial_attn(
@@ -86,14 +77,7 @@ class STTBlock(nn.Module):
         return x[:, :, :out.shape[2]] + self.drop_path(out)
 
     def temporal(self, x: torch.Tensor) -> torch.Tensor:
-        """Temporal attention sub-layer with its residual.
-
-        Args:
-            x (torch.Tensor): Tokens of shape ``(B, T, S, C)``.
-
-        Returns:
-            torch.Tensor: Tokens of shape ``(B, T, S, C)``.
-        """
+        """Temporal sub-layer with residual, ``(B, T, S, C)`` in and out."""
         b, t, s, c = x.shape
         # (B, T, S, C) -> (B, S, T, C) -> (B*S, T, C)
         y = self.temporal_norm(x).transpose(1, 2).reshape(b * s, t, c)

@@ -8,6 +8,8 @@ from mmaction.models.recognizers import BaseRecognizer
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, OptSampleList
 
+from ..utils import kernels
+
 
 @MODELS.register_module()
 class STTRecognizer(BaseRecognizer):
@@ -83,18 +85,25 @@ class STTRecognizer(BaseRecognizer):
             raise ValueError('STTRecognizer expects inputs of shape '
                              '(N, num_views, C, T, H, W), got '
                              f'{tuple(inputs.shape)}')
-        # (N, V, C, T, H, W) -> (N*V, C, T, H, W)
-        inputs = inputs.reshape((-1, ) + inputs.shape[2:])
-        if stage == 'backbone':
-            return self.backbone(inputs), dict()
-        if stage not in ('neck', 'head'):
+        if stage not in ('backbone', 'neck', 'head'):
             raise ValueError(f'unknown stage {stage!r}; use backbone, neck '
                              'or head')
-        views = inputs.shape[0]
+        # (N, V, C, T, H, W) -> (N*V, C, T, H, W)
+        inputs = inputs.reshape((-1, ) + inputs.shape[2:])
+        views = 0
         if test_mode and self.test_cfg is not None:
-            views = self.test_cfg.get('max_testing_views', 0) or views
-        feats = torch.cat(
-            [self.neck(self.backbone(chunk)) for chunk in inputs.split(views)])
+            views = self.test_cfg.get('max_testing_views', 0) or 0
+        # The neck's kernel switch holds for the whole model.
+        with kernels.use(getattr(self.neck, 'kernel', 'reference')):
+            if stage == 'backbone':
+                return self.backbone(inputs), dict()
+            if views and inputs.shape[0] > views:
+                feats = torch.cat([
+                    self.neck(self.backbone(chunk))
+                    for chunk in inputs.split(views)
+                ])
+            else:
+                feats = self.neck(self.backbone(inputs))
         if stage == 'head':
             return self.cls_head(feats), dict()
         return feats, dict()

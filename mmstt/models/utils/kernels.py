@@ -2,10 +2,12 @@
 """Every device, precision and kernel decision of the STT model.
 
 The model's modules are written with plain operations and call this module
-where the fastest kernel depends on the machine: linear layers
-(:func:`linear`) and how many clips go through the neck at once
-(:func:`clips_per_chunk`). Attention is always SDPA. The neck's switch
-``kernel`` picks the rules for the duration of its forward (:class:`use`):
+where the fastest kernel depends on the machine: the memory layout of the
+backbone's frames (:func:`frames`), linear layers (:func:`linear`) and how
+many clips go through the neck at once (:func:`clips_per_chunk`). Attention
+is always SDPA. The neck's switch ``kernel`` picks the rules for the
+duration of its forward, and the recognizer's for the whole model
+(:func:`use`):
 
 - ``'reference'``: ``F.linear``, SDPA and the whole batch at once;
 - ``'auto'``: the rules below, each measured to be faster on the machine
@@ -20,7 +22,10 @@ Rules of ``'auto'``, CPU only:
    first use finds it clearly faster than the BLAS ``F.linear`` calls
    (the probe answers no where the BLAS runs at the machine's FMA rate);
 2. clips go through the neck in chunks of a fixed byte budget, so that the
-   allocator reuses the intermediate tensors.
+   allocator reuses the intermediate tensors;
+3. the backbone's frames are in channels-last memory order (oneDNN's
+   convolutions run faster in it, and the neck then reads its tokens
+   without a copy).
 """
 import contextlib
 import contextvars
@@ -71,15 +76,8 @@ def _auto(x: torch.Tensor) -> bool:
 
 
 def low_precision(x: torch.Tensor) -> bool:
-    """Whether an operation on ``x`` computes in a 2-byte float type.
-
-    Args:
-        x (torch.Tensor): Operand.
-
-    Returns:
-        bool: True for bfloat16/float16 tensors and under a bfloat16/float16
-        autocast of ``x``'s device.
-    """
+    """Whether an operation on ``x`` computes in bfloat16/float16 (by its
+    dtype or by autocast on its device); the one definition used here."""
     dtype = x.dtype
     if torch.is_autocast_enabled(x.device.type):
         dtype = torch.get_autocast_dtype(x.device.type)
@@ -119,7 +117,8 @@ def conv_beats_blas() -> bool:
     """Probe rule 1 once: is the 1x1 convolution clearly faster here?
 
     Times a float32 product of the neck's size with ``F.linear`` and with
-    :func:`conv1x1_linear`, interleaved, and compares the best of five.
+    :func:`conv1x1_linear`, interleaved, and compares the best of six. CPU
+    time is measured, so that other processes on the machine do not count.
 
     Returns:
         bool: True if the convolution is at least ``PROBE_MIN_GAIN`` times
@@ -132,9 +131,9 @@ def conv_beats_blas() -> bool:
     with torch.no_grad():
         for _ in range(6):
             for fn in best:
-                start = time.perf_counter()
+                start = time.process_time()
                 fn(x, w)
-                best[fn] = min(best[fn], time.perf_counter() - start)
+                best[fn] = min(best[fn], time.process_time() - start)
     return best[F.linear] >= PROBE_MIN_GAIN * best[conv1x1_linear]
 
 
@@ -155,6 +154,20 @@ def linear(x: torch.Tensor,
     if _auto(x) and not low_precision(x) and conv_beats_blas():
         return conv1x1_linear(x, weight, bias)
     return F.linear(x, weight, bias)
+
+
+def frames(x: torch.Tensor) -> torch.Tensor:
+    """Fold clips ``(B, C, T, H, W)`` into frames ``(B*T, C, H, W)``.
+
+    Rule 3: channels-last memory order under ``'auto'`` on CPU (one copy),
+    else contiguous.
+    """
+    b, c, t, h, w = x.shape
+    if _auto(x):
+        # (B, C, T, H, W) -> (B*T, H, W, C), seen as (B*T, C, H, W)
+        return x.permute(0, 2, 3, 4, 1).reshape(b * t, h, w,
+                                                c).permute(0, 3, 1, 2)
+    return x.transpose(1, 2).reshape(b * t, c, h, w)
 
 
 def clips_per_chunk(x: torch.Tensor) -> int:

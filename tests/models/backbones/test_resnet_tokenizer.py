@@ -121,6 +121,20 @@ def test_depth34_and_width():
         model(torch.randn(1, 3, 32, 32))
 
 
+def test_auto_kernels_give_the_reference_output():
+    """Channels-last frames under 'auto': same numbers, and the tokens
+    (B, T, h, w, C) the neck reads are contiguous."""
+    from mmstt.models.utils import kernels
+    model = ResNetTokenizer(out_stage=2, base_channels=16).eval()
+    x = torch.randn(2, 3, 3, 32, 32)
+    with torch.no_grad():
+        ref = model(x)
+        with kernels.use('auto'):
+            fast = model(x)
+    assert torch.allclose(fast, ref, atol=1e-4)
+    assert fast.permute(0, 2, 3, 4, 1).is_contiguous()
+
+
 def test_frozen_stages_and_norm_eval():
     model = ResNetTokenizer(out_stage=3, frozen_stages=1)
     model.train()

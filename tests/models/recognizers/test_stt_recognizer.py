@@ -133,6 +133,19 @@ def test_max_testing_views_gives_same_predictions():
     assert torch.allclose(a, b, atol=1e-5)
 
 
+def test_kernel_switch_holds_for_the_whole_model():
+    cfg = copy.deepcopy(TINY)
+    cfg['neck']['kernel'] = 'reference'
+    plain = _build(cfg).eval()
+    auto = _build().eval()
+    assert auto.neck.kernel == 'auto'
+    data = auto.data_preprocessor(_batch(n=3))
+    with torch.no_grad():
+        a = auto(data['inputs'], mode='tensor')
+        b = plain(data['inputs'], mode='tensor')
+    assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_paper_config_builds_with_paper_settings():
     cfg = Config.fromfile('configs/_base_/models/stt_r18.py')
     model = _build(cfg.model)

@@ -89,3 +89,14 @@ def test_low_precision_and_bad_kernel():
     with pytest.raises(ValueError, match='kernel'):
         with kernels.use('fast'):
             pass
+
+
+def test_frames_layout_follows_the_rules():
+    clips = torch.randn(2, 3, 4, 5, 6)
+    expect = clips.transpose(1, 2).reshape(8, 3, 5, 6)
+    plain = kernels.frames(clips)
+    assert torch.equal(plain, expect) and plain.is_contiguous()
+    with kernels.use('auto'):
+        fast = kernels.frames(clips)
+    assert torch.equal(fast, expect)
+    assert fast.is_contiguous(memory_format=torch.channels_last)
