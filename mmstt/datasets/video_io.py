@@ -220,6 +220,13 @@ class VideoReader:
     def __len__(self) -> int:
         return self.num_frames
 
+    def __getitem__(self, index: int) -> np.ndarray:
+        """Frame ``index`` (negative counts from the end), RGB ``uint8``."""
+        index = int(index)
+        if index < 0:
+            index += self.num_frames
+        return self.read([index])[0]
+
     def read(self, indices: Sequence[int]) -> List[np.ndarray]:
         """Decode the frames at ``indices`` (0-based, any order, repeats).
 

@@ -181,6 +181,7 @@ def test_read_order_repeats_and_copies(tmp_path):
     got[0][:] = 0
     assert frame_index(got[2]) == 7 and got[2].max() == 255
     assert reader.read([]) == []
+    assert frame_index(reader[5]) == 5 and frame_index(reader[-1]) == 59
     with pytest.raises(ValueError, match='negative'):
         reader.read([-1])
     with pytest.raises(CorruptClipError, match=r'frame 60 .*h264\.mp4'):
