@@ -21,8 +21,8 @@ from mmengine.config import Config, ConfigDict
 __all__ = [
     'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'cpu_record',
     'machine_info', 'Contention', 'summarize', 'time_interleaved', 'ratio',
-    'merge', 'load_model_cfg', 'build_model', 'kernel_twin', 'make_batch',
-    'Bench'
+    'throughput', 'throughput_row', 'merge', 'load_model_cfg', 'build_model',
+    'kernel_twin', 'make_batch', 'Bench'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -193,6 +193,56 @@ def ratio(timings: Dict[str, Dict[str, float]], slow: str, fast: str) -> float:
         float: ``median(slow) / median(fast)``.
     """
     return timings[slow]['median_s'] / timings[fast]['median_s']
+
+
+def throughput(timings: Dict[str, Dict[str, float]],
+               batch: int) -> Dict[str, object]:
+    """Clips/s and speed-ups of ``model/<p>`` (and ``reference/<p>``) runs.
+
+    Args:
+        timings (dict): Output of :func:`time_interleaved`.
+        batch (int): Clips per call.
+
+    Returns:
+        dict: ``batch``, ``clips_per_s`` per precision, ``bf16_speedup``
+        and, with reference candidates, ``kernel_gain`` (reference time
+        over default time, per precision).
+    """
+    out: Dict[str, object] = dict(
+        batch=batch,
+        clips_per_s={
+            p: batch / timings[f'model/{p}']['median_s']
+            for p in PRECISIONS
+        },
+        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'))
+    if 'reference/fp32' in timings:
+        out['kernel_gain'] = {
+            p: ratio(timings, f'reference/{p}', f'model/{p}')
+            for p in PRECISIONS
+        }
+    return out
+
+
+def throughput_row(what: str, figures: dict) -> List[str]:
+    """The table row of :func:`throughput` figures.
+
+    Args:
+        what (str): What was timed.
+        figures (dict): Output of :func:`throughput`.
+
+    Returns:
+        list[str]: Figure, fp32, bf16, notes.
+    """
+    cps, note = figures[
+        'clips_per_s'], f"bf16/fp32 {figures['bf16_speedup']:.2f}x"
+    if 'kernel_gain' in figures:
+        gain = figures['kernel_gain']
+        note += (f"; kernel='auto' over 'reference' {gain['fp32']:.2f}x / "
+                 f"{gain['bf16']:.2f}x")
+    return [
+        f"{what} (clips/s, batch {figures['batch']})", f"{cps['fp32']:.2f}",
+        f"{cps['bf16']:.2f}", note
+    ]
 
 
 def merge(cfg: dict, overrides: Optional[dict]) -> dict:

@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 
 from mmstt.utils.flops import count_flops
-from .common import PRECISIONS, autocast, ratio, time_interleaved
+from .common import (PRECISIONS, autocast, throughput, throughput_row,
+                     time_interleaved)
 
 __all__ = ['inference_step', 'run', 'finish', 'rows', 'targets']
 
@@ -78,22 +79,10 @@ def run(bench) -> Dict[str, object]:
         fns[f'backbone/{p}'] = _part(model.backbone, x, p)
         fns[f'neck/{p}'] = _part(model.neck, feats, p)
     timings = time_interleaved(fns, s['warmup'], s['repeats'])
-    batch = len(data['inputs'])
-    out: Dict[str, object] = dict(
-        batch=batch,
+    return dict(
+        throughput(timings, len(data['inputs'])),
         timings=timings,
-        clips_per_s={
-            p: batch / timings[f'model/{p}']['median_s']
-            for p in PRECISIONS
-        },
-        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'),
         flops=count_flops(inference_step(model, data, 'fp32'), model))
-    if bench.reference is not None:
-        out['kernel_gain'] = {
-            p: ratio(timings, f'reference/{p}', f'model/{p}')
-            for p in PRECISIONS
-        }
-    return out
 
 
 def finish(results: dict) -> None:
@@ -127,16 +116,7 @@ def rows(results: dict) -> List[List[str]]:
         list[list[str]]: Figure, fp32, bf16, notes.
     """
     inf = results['inference']
-    cps = inf['clips_per_s']
-    note = f"bf16/fp32 {inf['bf16_speedup']:.2f}x"
-    if 'kernel_gain' in inf:
-        note += ("; kernel='auto' over 'reference' "
-                 f"{inf['kernel_gain']['fp32']:.2f}x / "
-                 f"{inf['kernel_gain']['bf16']:.2f}x")
-    out = [[
-        f"inference (clips/s, batch {inf['batch']})", f"{cps['fp32']:.2f}",
-        f"{cps['bf16']:.2f}", note
-    ]]
+    out = [throughput_row('inference', inf)]
     for part, rate in inf.get('achieved', {}).items():
         cells = []
         for p in PRECISIONS:

@@ -41,8 +41,7 @@ def probe(model_cfg: dict, batch: int, frames: int, size: int, precision: str,
         frames (int): Frames per clip.
         size (int): Frame side.
         precision (str): ``'fp32'`` or ``'bf16'``.
-        steps (int): Training steps (the first allocates the optimizer
-            state).
+        steps (int): Training steps.
         threads (int): Torch threads.
 
     Returns:

@@ -14,7 +14,8 @@ import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
-from .common import PRECISIONS, autocast, ratio, time_interleaved
+from .common import (PRECISIONS, autocast, throughput, throughput_row,
+                     time_interleaved)
 
 __all__ = ['training_step', 'run', 'rows']
 
@@ -74,22 +75,8 @@ def run(bench) -> Dict[str, object]:
 
             fns[key] = call
     timings = time_interleaved(fns, s['train_warmup'], s['train_repeats'])
-    batch = len(data['inputs'])
-    out: Dict[str, object] = dict(
-        batch=batch,
-        timings=timings,
-        loss=losses,
-        clips_per_s={
-            p: batch / timings[f'model/{p}']['median_s']
-            for p in PRECISIONS
-        },
-        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'))
-    if 'reference' in models:
-        out['kernel_gain'] = {
-            p: ratio(timings, f'reference/{p}', f'model/{p}')
-            for p in PRECISIONS
-        }
-    return out
+    return dict(
+        throughput(timings, len(data['inputs'])), timings=timings, loss=losses)
 
 
 def rows(results: dict) -> List[List[str]]:
@@ -101,14 +88,4 @@ def rows(results: dict) -> List[List[str]]:
     Returns:
         list[list[str]]: Figure, fp32, bf16, notes.
     """
-    train = results['training']
-    cps = train['clips_per_s']
-    note = f"bf16/fp32 {train['bf16_speedup']:.2f}x"
-    if 'kernel_gain' in train:
-        note += ("; kernel='auto' over 'reference' "
-                 f"{train['kernel_gain']['fp32']:.2f}x / "
-                 f"{train['kernel_gain']['bf16']:.2f}x")
-    return [[
-        f"training step (clips/s, batch {train['batch']})",
-        f"{cps['fp32']:.2f}", f"{cps['bf16']:.2f}", note
-    ]]
+    return [throughput_row('training step', results['training'])]

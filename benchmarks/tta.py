@@ -159,20 +159,18 @@ def train_to_budgets(config: str, data_root: str, work_dir: str,
     """Train a config and evaluate it at each wall-time budget.
 
     Args:
-        config (str): Config file (its model, optimiser and schedule are
-            used unchanged).
+        config (str): Config file (model, optimiser, schedule unchanged).
         data_root (str): DFEW-layout root of the generated set.
         work_dir (str): Runner work dir (temporary).
         budgets_s (Sequence[float]): Training wall-time budgets (s).
         workers (int): Data loader workers.
-        batch (int, optional): Batch size instead of the config's (for
-            smoke runs). Defaults to None.
+        batch (int, optional): Batch size instead of the config's (smoke
+            runs).
 
     Returns:
-        dict: ``budgets`` (per budget ``uar``, ``war``, ``train_s``,
-        ``iters``, ``epochs``, ``schedule_ended``), ``batch_size``,
-        ``test_clips`` and the trained ``model`` (removed before the
-        results are written).
+        dict: ``budgets`` (per budget :class:`BudgetHook` records),
+        ``batch_size``, ``test_clips``, the trained ``model`` and the
+        ``test_loader``.
     """
     from mmengine.runner import Runner
     cfg = Config.fromfile(config)

@@ -23,6 +23,27 @@ def test_interleaving_and_ratio() -> None:
         common.summarize([])
 
 
+def test_throughput_figures_and_row() -> None:
+    """Clips/s, bf16 speed-up and kernel gain come from the medians."""
+    timings = {
+        k: dict(median_s=v)
+        for k, v in (('model/fp32', 2.0), ('model/bf16', 1.0),
+                     ('reference/fp32', 3.0), ('reference/bf16', 1.0))
+    }
+    figures = common.throughput(timings, 4)
+    assert figures == dict(
+        batch=4,
+        clips_per_s=dict(fp32=2.0, bf16=4.0),
+        bf16_speedup=2.0,
+        kernel_gain=dict(fp32=1.5, bf16=1.0))
+    assert common.throughput_row('inference', figures) == [
+        'inference (clips/s, batch 4)', '2.00', '4.00',
+        "bf16/fp32 2.00x; kernel='auto' over 'reference' 1.50x / 1.00x"
+    ]
+    del timings['reference/fp32'], timings['reference/bf16']
+    assert 'kernel_gain' not in common.throughput(timings, 4)
+
+
 def test_merge_and_cpu_record() -> None:
     """Nested overrides merge; the CPU record names model and flags."""
     cfg = dict(neck=dict(depth=4, heads=8), head=1)
