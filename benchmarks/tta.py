@@ -29,8 +29,8 @@ from mmstt.testing import make_dfew_sample
 from .common import REPO_ROOT, autocast
 
 __all__ = [
-    'CONFIGS', 'uar_war', 'predict', 'BudgetHook', 'train_to_budgets', 'run',
-    'rows', 'targets'
+    'CONFIGS', 'uar_war', 'predict', 'BudgetHook', 'train_to_budgets',
+    'agreement', 'run', 'rows', 'targets'
 ]
 
 #: The configs trained side by side, by name.
@@ -102,9 +102,13 @@ class BudgetHook(Hook):
         self.budgets_s, self.evaluate = sorted(budgets_s), evaluate
         self.records: List[dict] = []
         self._start = self._paused = 0.0
+        self._bar = None
 
     def before_train(self, runner) -> None:
-        """Start the clock."""
+        """Start the clock and the progress bar (seconds trained)."""
+        from tqdm import tqdm
+        self._bar = tqdm(
+            total=round(self.budgets_s[-1]), desc='training', unit='s')
         self._start, self._paused = time.perf_counter(), 0.0
 
     def record(self, model: nn.Module, iters: int, epoch: int,
@@ -136,8 +140,15 @@ class BudgetHook(Hook):
                          outputs=None) -> None:
         """Evaluate at the budgets passed; stop after the last."""
         self.record(runner.model, runner.iter + 1, runner.epoch, False)
+        spent = time.perf_counter() - self._start - self._paused
+        self._bar.update(min(round(spent), self._bar.total) - self._bar.n)
         if len(self.records) == len(self.budgets_s):
+            self._bar.close()
             raise _BudgetSpent
+
+    def after_train(self, runner) -> None:
+        """Close the progress bar when the schedule ends first."""
+        self._bar.close()
 
 
 def _point_data(cfg: dict, root: str, workers: int,
