@@ -293,9 +293,10 @@ def main(argv: Optional[Sequence[str]] = None) -> AttentionMaps:
     names = class_names_of(model, maps.scores.shape[1])
     scores = maps.scores[0]
     top = int(np.argmax(scores))
+    what = 'class-token attention' if maps.has_cls_token else \
+        'attention received (mean over queries; no class token)'
     title = (f'{osp.basename(osp.normpath(args.input))}: {names[top]} '
-             f'({scores[top]:.2f}); class-token attention, heads: '
-             f'{args.head_fusion}')
+             f'({scores[top]:.2f}); {what}; heads: {args.head_fusion}')
     os.makedirs(args.out, exist_ok=True)
     written = [osp.join(args.out, 'spatial_attention.png')]
     plot_spatial(written[0], clip, maps, args.alpha, title)
