@@ -20,8 +20,6 @@ class BasicBlock(nn.Module):
             None (identity).
     """
 
-    expansion = 1
-
     def __init__(self,
                  in_channels: int,
                  out_channels: int,

@@ -212,14 +212,7 @@ class ResNetTokenizer(BaseModule):
 
     def train(self, mode: bool = True) -> 'ResNetTokenizer':
         """Set the mode; frozen stages (and with ``norm_eval`` every BN
-        layer) stay in eval mode.
-
-        Args:
-            mode (bool): Training mode. Defaults to True.
-
-        Returns:
-            ResNetTokenizer: ``self``.
-        """
+        layer) stay in eval mode."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

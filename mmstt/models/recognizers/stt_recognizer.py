@@ -112,16 +112,7 @@ class STTRecognizer(BaseRecognizer):
                  inputs: torch.Tensor,
                  stage: str = 'head',
                  **kwargs) -> torch.Tensor:
-        """``mode='tensor'``: features of ``stage`` without post-processing.
-
-        Args:
-            inputs (torch.Tensor): Clips of shape ``(N, V, 3, T, H, W)``.
-            stage (str): ``'backbone'``, ``'neck'`` or ``'head'``. Defaults
-                to ``'head'`` (logits of shape ``(N*V, num_classes)``).
-            **kwargs: Ignored.
-
-        Returns:
-            torch.Tensor: The features of ``stage``.
-        """
+        """``mode='tensor'``: the features of ``stage`` (default: logits
+        ``(N*V, num_classes)``), views not averaged."""
         feats, _ = self.extract_feat(inputs, stage=stage)
         return feats

@@ -160,13 +160,14 @@ def frames(x: torch.Tensor) -> torch.Tensor:
     """Fold clips ``(B, C, T, H, W)`` into frames ``(B*T, C, H, W)``.
 
     Rule 3: channels-last memory order under ``'auto'`` on CPU (one copy),
-    else contiguous.
+    else a plain transpose and reshape.
     """
     b, c, t, h, w = x.shape
     if _auto(x):
-        # (B, C, T, H, W) -> (B*T, H, W, C), seen as (B*T, C, H, W)
-        return x.permute(0, 2, 3, 4, 1).reshape(b * t, h, w,
-                                                c).permute(0, 3, 1, 2)
+        # (B, C, T, H, W) -> (B*T, H, W, C), seen as (B*T, C, H, W); the
+        # explicit copy also holds for B = 1, where reshape is a view.
+        x = x.permute(0, 2, 3, 4, 1).contiguous()
+        return x.view(b * t, h, w, c).permute(0, 3, 1, 2)
     return x.transpose(1, 2).reshape(b * t, c, h, w)
 
 
