@@ -191,12 +191,7 @@ class SpatioTemporalTransformer(BaseModule):
             raise ValueError('SpatioTemporalTransformer expects feature maps '
                              f'of shape (B, C, T, h, w), got {tuple(x.shape)}')
         with kernels.use(self.kernel):
-            clips = kernels.clips_per_chunk(x)
-            if clips >= x.shape[0]:
-                # No split: x.split(B) leaves a guard that pins a dynamic
-                # batch size to its example value in torch.export / ONNX.
-                return self._embed_clips(x)
-            return torch.cat([self._embed_clips(c) for c in x.split(clips)])
+            return self._embed_clips(x)
 
     def _embed_clips(self, x: torch.Tensor) -> torch.Tensor:
         """Embed, run the blocks, pool: ``(b, C_in, T, h, w)`` -> ``(b, C)``.

@@ -3,13 +3,12 @@
 
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
-backbone's frames (:func:`frames`), linear layers (:func:`linear`) and how
-many clips go through the neck at once (:func:`clips_per_chunk`). Attention
-is always SDPA. The neck's switch ``kernel`` picks the rules for the
+backbone's frames (:func:`frames`) and the linear layers (:func:`linear`).
+Attention is always SDPA. The neck's switch ``kernel`` picks the rules for the
 duration of its forward, and the recognizer's for the whole model
 (:func:`use`):
 
-- ``'reference'``: ``F.linear``, SDPA and the whole batch at once;
+- ``'reference'``: contiguous frames, ``F.linear`` and SDPA;
 - ``'auto'``: the rules below, each measured to be faster on the machine
   kinds it applies to (``docs/benchmarks.md``); they change rounding only.
 
@@ -21,9 +20,7 @@ Rules of ``'auto'``, CPU only:
 1. float32 linear layers run as a oneDNN 1x1 convolution where a probe at
    first use finds it clearly faster than the BLAS ``F.linear`` calls
    (the probe answers no where the BLAS runs at the machine's FMA rate);
-2. clips go through the neck in chunks of a fixed byte budget, so that the
-   allocator reuses the intermediate tensors;
-3. the backbone's frames are in channels-last memory order (oneDNN's
+2. the backbone's frames are in channels-last memory order (oneDNN's
    convolutions run faster in it, and the neck then reads its tokens
    without a copy).
 """
@@ -38,8 +35,6 @@ import torch.nn.functional as F
 
 KERNELS = ('auto', 'reference')
 
-#: Bytes per token channel in a chunk of rule 2 (2048 float32 tokens).
-CHUNK_BYTES = 2048 * 4
 #: Speed-up the probe of rule 1 must show to pick the convolution.
 PROBE_MIN_GAIN = 1.3
 
@@ -159,7 +154,7 @@ def linear(x: torch.Tensor,
 def frames(x: torch.Tensor) -> torch.Tensor:
     """Fold clips ``(B, C, T, H, W)`` into frames ``(B*T, C, H, W)``.
 
-    Rule 3: channels-last memory order under ``'auto'`` on CPU (one copy),
+    Rule 2: channels-last memory order under ``'auto'`` on CPU (one copy),
     else a plain transpose and reshape.
     """
     b, c, t, h, w = x.shape
@@ -169,20 +164,3 @@ def frames(x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 3, 4, 1).contiguous()
         return x.view(b * t, h, w, c).permute(0, 3, 1, 2)
     return x.transpose(1, 2).reshape(b * t, c, h, w)
-
-
-def clips_per_chunk(x: torch.Tensor) -> int:
-    """How many clips of ``x`` the neck processes at once.
-
-    Args:
-        x (torch.Tensor): Neck input of shape ``(B, C_in, T, h, w)``.
-
-    Returns:
-        int: ``B`` under the reference rules, else the clips whose tokens
-        take at most ``CHUNK_BYTES`` bytes per channel (at least one).
-    """
-    if not _auto(x):
-        return x.shape[0]
-    itemsize = 2 if low_precision(x) else x.element_size()
-    tokens = x.shape[2] * x.shape[3] * x.shape[4]
-    return max(1, CHUNK_BYTES // (tokens * itemsize))

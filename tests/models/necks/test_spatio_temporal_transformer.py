@@ -172,22 +172,6 @@ def test_gradients_match_the_reference_kernels(kernel, output):
             name
 
 
-def test_auto_processes_cpu_clips_in_chunks_of_fixed_bytes():
-    # 2 clips of 6 x 120 tokens fit in 2048 float32 tokens (bytes per
-    # channel), 5 in bfloat16; 'reference' takes the whole batch.
-    x = _feats(b=5, t=6, grid=(12, 10))
-    sizes = []
-    for kernel in ('auto', 'reference'):
-        neck = _neck(output='cls', kernel=kernel)
-        neck.blocks[0].register_forward_hook(
-            lambda m, i, o: sizes.append(o.shape[0]))
-        with torch.no_grad():
-            neck(x)
-            with torch.autocast('cpu', dtype=torch.bfloat16):
-                neck(x)
-    assert sizes == [2, 2, 1, 5, 5, 5], sizes
-
-
 def _sublayer_outputs_with_frame_3_changed(axis: str):
     """First block's ``axis`` attention output ``(B, T, L, C)`` for clips,
     and for the same clips with frame 3 of the input changed."""

@@ -56,27 +56,14 @@ def test_linear_dispatch(spy, monkeypatch, kernel, beats, autocast, expect):
 
 def test_tracing_selects_the_reference_kernels(spy, monkeypatch):
     monkeypatch.setattr(kernels, 'conv_beats_blas', lambda: True)
-    x = torch.randn(5000, 1, 1, 1, 1)
+    clips = torch.randn(2, 3, 4, 5, 6)
     with kernels.use('auto'):
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
-        assert kernels.clips_per_chunk(x) == 2048
+        assert not kernels.frames(clips).is_contiguous()
         monkeypatch.setattr(torch.compiler, 'is_compiling', lambda: True)
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
-        assert kernels.clips_per_chunk(x) == 5000
+        assert kernels.frames(clips).is_contiguous()
     assert spy == ['conv']
-
-
-def test_clips_per_chunk_counts_bytes():
-    x = torch.zeros(50, 1, 16, 7, 7)  # 784 tokens per clip
-    assert kernels.clips_per_chunk(x) == 50
-    with kernels.use('auto'):
-        assert kernels.clips_per_chunk(x) == 2
-        assert kernels.clips_per_chunk(x.bfloat16()) == 5
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            assert kernels.clips_per_chunk(x) == 5
-        assert kernels.clips_per_chunk(x[:, :, :1, :1, :1]) == 2048
-    with kernels.use('reference'):
-        assert kernels.clips_per_chunk(x) == 50
 
 
 def test_low_precision_and_bad_kernel():
