@@ -57,7 +57,8 @@ class DFEWDataset(BaseDFERDataset):
             file of ``fold``/``split``).
         media (str): ``'frames'`` reads ``frame_dir/<id>/``; ``'video'``
             reads ``video_dir/<id><video_ext>`` (decode with
-            ``DecordInit``/``DecordDecode``). Defaults to ``'frames'``.
+            ``DFERVideoInit``/``DFERVideoDecode``). Defaults to
+            ``'frames'``.
         frame_dir (str): Folder of the frame folders, relative to
             ``data_root`` unless absolute. Defaults to
             ``'Clip/clip_224x224'``.
