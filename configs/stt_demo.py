@@ -18,7 +18,7 @@
 #   pretrained, long schedule);
 # * augmentation: a mild random resized crop (area 0.6-1) instead of
 #   0.08-1: the face fills the frame and the expression must stay in it;
-# * optimiser: AdamW (lr 2e-3, weight decay 0.05) with a 1-epoch linear
+# * optimiser: AdamW (lr 1e-3, weight decay 0.05) with a 1-epoch linear
 #   warm-up and a cosine decay over 16 epochs, instead of SGD at lr 0.01
 #   with steps at 40 and 80 of 100 epochs: from scratch on a CPU budget,
 #   adaptive steps and a warm-up get there in a few hundred iterations
@@ -96,7 +96,7 @@ test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(
