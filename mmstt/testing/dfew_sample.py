@@ -124,10 +124,6 @@ def _write_clip(task: tuple) -> Tuple[int, str]:
     return index, identity_key(identity)
 
 
-def _init_worker() -> None:
-    cv2.setNumThreads(1)
-
-
 def make_dfew_sample(root: str,
                      seed: int = 0,
                      clips_per_class: int = 100,
@@ -215,10 +211,18 @@ def make_dfew_sample(root: str,
     if num_workers > 0:
         methods = mp.get_all_start_methods()
         ctx = mp.get_context('fork' if 'fork' in methods else None)
-        with ctx.Pool(num_workers, initializer=_init_worker) as pool:
-            for index, key in pool.imap_unordered(_write_clip, tasks):
-                clips[index]['identity'] = key
-                bar.update(lengths[index])
+        # One OpenCV thread per worker, set in the parent before the fork:
+        # a forked child that reconfigures OpenCV's thread pool waits for
+        # pool threads that did not survive the fork and hangs.
+        cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ctx.Pool(num_workers) as pool:
+                for index, key in pool.imap_unordered(_write_clip, tasks):
+                    clips[index]['identity'] = key
+                    bar.update(lengths[index])
+        finally:
+            cv2.setNumThreads(cv_threads)
     else:
         for task in tasks:
             index, key = _write_clip(task)
