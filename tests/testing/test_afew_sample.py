@@ -2,10 +2,9 @@
 import os
 import os.path as osp
 
-import decord
 import numpy as np
 
-from mmstt.datasets import DFER_CLASSES
+from mmstt.datasets import DFER_CLASSES, VideoReader
 from mmstt.testing import make_afew_sample
 from mmstt.testing.afew_sample import (FRONTAL_APEX, FRONTAL_NEUTRAL,
                                        draw_frontal_face,
@@ -46,7 +45,7 @@ def test_afew_layout_and_faces(afew_sample_root, tmp_path) -> None:
     assert len(videos) == 7
     assert sum(v['num_frames'] < 16 for v in videos) >= 1
     for video in videos:
-        reader = decord.VideoReader(video['path'])
+        reader = VideoReader(video['path'])
         assert len(reader) == video['num_frames']
         assert reader[0].shape == (240, 320, 3)
         x1, y1, x2, y2 = video['face_boxes'][0]

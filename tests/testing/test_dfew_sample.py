@@ -7,11 +7,10 @@ import os.path as osp
 from collections import Counter
 
 import cv2
-import decord
 import numpy as np
 import pytest
 
-from mmstt.datasets import DFER_CLASSES, DFEWDataset
+from mmstt.datasets import DFER_CLASSES, DFEWDataset, VideoReader
 from mmstt.testing import clip_lengths, make_dfew_sample
 
 
@@ -57,7 +56,7 @@ def test_small_set_short_clips_and_videos(dfew_sample_root) -> None:
     ]
     assert [i for i, n in enumerate(counts) if n < 16] == [3, 9, 15]
     assert max(counts) <= 36
-    reader = decord.VideoReader(
+    reader = VideoReader(
         osp.join(dfew_sample_root, 'Clip', 'original', '00004.mp4'))
     assert len(reader) == counts[3]
     assert reader[0].shape == (112, 112, 3)
