@@ -248,6 +248,10 @@ def to_markdown(summary: Dict) -> str:
 def config_choice(config: str) -> str:
     """Read ``dfer_checkpoint`` from a config; ``'best'`` if absent."""
     from mmengine.config import Config
+
+    # mmstt first: its filter hides the known upstream warnings that
+    # reading a config with ``mmaction::`` bases would print.
+    import mmstt  # noqa: F401
     return Config.fromfile(config).get('dfer_checkpoint', 'best')
 
 

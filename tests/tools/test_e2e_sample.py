@@ -281,9 +281,12 @@ def test_cross_validation_tool_trains_and_reports(trained_sample, sample_root,
         str(tmp_path / 'cv'), '--', '--cfg-options', 'train_cfg.max_epochs=1',
         *e2e.tiny_options(data_root=sample_root)
     ])
-    assert '| mean ± std |' in proc.stdout
+    # One fold: the mean alone, no '± 0.00'.
+    mean_rows = [r for r in proc.stdout.splitlines() if r.startswith('| mean')]
+    assert len(mean_rows) == 1 and mean_rows[0].startswith('| mean (1 fold) |')
+    assert '±' not in mean_rows[0]
     assert sorted(e2e.val_records(str(tmp_path / 'stt_sample'))) == [1]
     with open(tmp_path / 'cv.json') as f:
         report = json.load(f)
     assert report['num_folds'] == 1 and report['choice'] == 'best'
-    assert (tmp_path / 'cv.md').read_text().startswith('DFEW 1-fold')
+    assert (tmp_path / 'cv.md').read_text().startswith('DFEW, 1 fold (1)')
