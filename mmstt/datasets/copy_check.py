@@ -8,6 +8,7 @@ annotation files (encoding, line endings, clips listed), frame folders
 (missing, empty, frame count, optionally decodable) and videos, and prints
 per-split tables of class counts and frame counts.
 """
+import argparse
 import os.path as osp
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -19,12 +20,38 @@ from .annotation_text import read_annotation_text
 from .errors import CorruptClipError, DFERDataError
 from .frame_folder import list_frame_files
 
-__all__ = ['CopyCheck', 'format_table', 'DECODE_CHOICES']
+__all__ = ['CopyCheck', 'format_table', 'DECODE_CHOICES', 'add_check_options']
 
 #: ``--decode`` choices: no frame, first and last frame, every frame.
 DECODE_CHOICES = ('none', 'ends', 'all')
 
 _ENDING_NAMES = {'\r\n': 'CRLF', '\n': 'LF', '\r': 'CR'}
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options every checking tool has: ``--clip-len``,
+    ``--decode`` and ``--max-problems``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--clip-len',
+        type=int,
+        default=16,
+        help='clips with fewer frames are counted as short (they are kept '
+        'and padded by DFERSampleFrames)')
+    parser.add_argument(
+        '--decode',
+        choices=DECODE_CHOICES,
+        default='none',
+        help='decode no frame, the first and last frame, or every frame '
+        'of each clip (slow) to find corrupt images')
+    parser.add_argument(
+        '--max-problems',
+        type=int,
+        default=50,
+        help='print at most this many problems and notes (all are counted)')
 
 
 def format_table(rows: Sequence[Sequence], header: Sequence[str]) -> str:

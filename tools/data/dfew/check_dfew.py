@@ -28,7 +28,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from mmstt.datasets import (DFER_CLASSES, DFERDataError, find_dfew_split_file,
                             parse_dfew_csv)
-from mmstt.datasets.copy_check import DECODE_CHOICES, CopyCheck, format_table
+from mmstt.datasets.copy_check import (CopyCheck, add_check_options,
+                                       format_table)
 
 SPLITS = ('train', 'test')
 FOLDS = (1, 2, 3, 4, 5)
@@ -56,12 +57,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='Clip/clip_224x224',
         help='folder of the per-clip frame folders, relative to DATA_ROOT')
     parser.add_argument(
-        '--clip-len',
-        type=int,
-        default=16,
-        help='clips with fewer frames are counted as short (they are kept '
-        'and padded by DFERSampleFrames)')
-    parser.add_argument(
         '--videos',
         action='store_true',
         help='also check that every clip has a video whose frames decode')
@@ -71,17 +66,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='folder of the original videos, relative to DATA_ROOT')
     parser.add_argument(
         '--video-ext', default='.mp4', help='extension of the videos')
-    parser.add_argument(
-        '--decode',
-        choices=DECODE_CHOICES,
-        default='none',
-        help='decode no frame, the first and last frame, or every frame '
-        'of each clip (slow) to find corrupt JPEGs')
-    parser.add_argument(
-        '--max-problems',
-        type=int,
-        default=50,
-        help='print at most this many problems (all are counted)')
+    add_check_options(parser)
     return parser.parse_args(argv)
 
 

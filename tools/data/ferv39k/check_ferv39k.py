@@ -26,7 +26,8 @@ from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmstt.datasets import DFER_CLASSES, ferv39k_split_file, parse_ferv39k_list
-from mmstt.datasets.copy_check import DECODE_CHOICES, CopyCheck, format_table
+from mmstt.datasets.copy_check import (CopyCheck, add_check_options,
+                                       format_table)
 
 SPLITS = ('train', 'test')
 #: The 22 scenes of the release.
@@ -60,23 +61,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='2_ClipsforFaceCrop',
         help='folder of the <Scene>/<Emotion>/<NNNN>/ frame tree, relative '
         'to DATA_ROOT')
-    parser.add_argument(
-        '--clip-len',
-        type=int,
-        default=16,
-        help='clips with fewer frames are counted as short (they are kept '
-        'and padded by DFERSampleFrames)')
-    parser.add_argument(
-        '--decode',
-        choices=DECODE_CHOICES,
-        default='none',
-        help='decode no frame, the first and last frame, or every frame '
-        'of each clip (slow) to find corrupt images')
-    parser.add_argument(
-        '--max-problems',
-        type=int,
-        default=50,
-        help='print at most this many problems and notes (all are counted)')
+    add_check_options(parser)
     return parser.parse_args(argv)
 
 

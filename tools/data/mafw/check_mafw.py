@@ -31,7 +31,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from mmstt.datasets import (MAFW_CLASSES, MAFWDataset, mafw_split_file,
                             parse_mafw_list)
-from mmstt.datasets.copy_check import DECODE_CHOICES, CopyCheck, format_table
+from mmstt.datasets.copy_check import (CopyCheck, add_check_options,
+                                       format_table)
 
 SPLITS = ('train', 'test')
 FOLDS = (1, 2, 3, 4, 5)
@@ -61,12 +62,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '(other copies: data/faces, data/frames/frames, '
         'data/frames/frames_crop_align_224)')
     parser.add_argument(
-        '--clip-len',
-        type=int,
-        default=16,
-        help='clips with fewer frames are counted as short (they are kept '
-        'and padded by DFERSampleFrames)')
-    parser.add_argument(
         '--videos',
         action='store_true',
         help='also decode every video and compare its frame count with '
@@ -75,17 +70,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--video-dir',
         default='data/clips',
         help='folder of the videos, relative to DATA_ROOT')
-    parser.add_argument(
-        '--decode',
-        choices=DECODE_CHOICES,
-        default='none',
-        help='decode no frame, the first and last frame, or every frame '
-        'of each clip (slow) to find corrupt images')
-    parser.add_argument(
-        '--max-problems',
-        type=int,
-        default=50,
-        help='print at most this many problems and notes (all are counted)')
+    add_check_options(parser)
     return parser.parse_args(argv)
 
 
