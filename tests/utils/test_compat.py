@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
-from torch.utils.data import Dataset
 
 import mmstt  # noqa: F401  (applies the repairs)
+from mmstt.testing.toy_runner import build_toy_runner
 from mmstt.utils import compat, mmstt_safe_globals
 
 
@@ -104,51 +103,9 @@ def test_drn_placeholder_installed_only_when_missing(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------- safe loading
-class _ToyDataset(Dataset):
-
-    def __init__(self) -> None:
-        gen = torch.Generator().manual_seed(0)
-        self.x = torch.randn(16, 4, generator=gen)
-        self.y = (self.x.sum(1) > 0).long()
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, idx: int) -> dict:
-        return dict(inputs=self.x[idx], labels=self.y[idx])
-
-
-class _ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = torch.nn.Linear(4, 2)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        logits = self.fc(inputs)
-        if mode == 'loss':
-            return dict(loss=torch.nn.functional.cross_entropy(logits, labels))
-        return logits
-
-
 def _runner(work_dir: str, max_epochs: int, **kwargs) -> Runner:
-    return Runner(
-        model=_ToyModel(),
-        work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=_ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-            batch_size=4,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1),
-            logger=dict(type='LoggerHook', interval=1)),
-        randomness=dict(seed=0),
-        experiment_name=f'toy_{max_epochs}',
-        **kwargs)
+    return build_toy_runner(work_dir, max_epochs, f'toy_{max_epochs}',
+                            **kwargs)
 
 
 def test_runner_checkpoint_resumes_through_safe_loader(tmp_path):
