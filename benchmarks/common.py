@@ -127,7 +127,8 @@ class Contention:
     def fraction(self) -> float:
         """Others' share of the machine since construction, 0 to 1."""
         (w0, b0, o0), (w1, b1, o1) = self._start, self._now()
-        cores = len(os.sched_getaffinity(0))
+        # /proc/stat counts every core of the machine, not only ours.
+        cores = os.cpu_count() or 1
         return max(0.0, (b1 - b0) - (o1 - o0)) / max((w1 - w0) * cores, 1e-9)
 
 

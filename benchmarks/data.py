@@ -93,9 +93,6 @@ def _time_loader(loader: torch.utils.data.DataLoader,
 def run(bench) -> Dict[str, object]:
     """Time the frames and the video pipeline.
 
-    Args:
-        bench (Bench): The run's state.
-
     Returns:
         dict: Per medium ``clips_per_s``, ``clips``, ``seconds`` and the
         ``input_shape`` of a packed sample; ``num_workers``.
@@ -115,14 +112,7 @@ def run(bench) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section (vs the fastest training step).
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section (vs the fastest training step)."""
     data, train = results['data'], results.get('training')
     out = []
     for media in PIPELINES:

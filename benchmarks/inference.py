@@ -56,9 +56,6 @@ def _part(module: nn.Module, x: torch.Tensor,
 def run(bench) -> Dict[str, object]:
     """Time inference per precision and kernel choice, side by side.
 
-    Args:
-        bench (Bench): The run's state.
-
     Returns:
         dict: ``timings`` per candidate (``model/<precision>``,
         ``reference/<precision>``, ``backbone/<precision>``,
@@ -107,14 +104,7 @@ def finish(results: dict) -> None:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     inf = results['inference']
     out = [throughput_row('inference', inf)]
     for part, rate in inf.get('achieved', {}).items():
@@ -133,14 +123,7 @@ def rows(results: dict) -> List[List[str]]:
 
 
 def targets(results: dict) -> Dict[str, Dict[str, object]]:
-    """The bf16 efficiency target, checked where the CPU has AMX-BF16.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        dict: Target name -> ``value``, ``target``, ``what``.
-    """
+    """The bf16 efficiency target, checked where the CPU has AMX-BF16."""
     rate = results['inference'].get('achieved', {}).get('model', {})
     if not results['machine']['amx_bf16'] or \
             'fraction_of_peak' not in rate.get('bf16', {}):

@@ -66,9 +66,6 @@ def probe(model_cfg: dict, batch: int, frames: int, size: int, precision: str,
 def run(bench) -> Dict[str, object]:
     """Probe fp32 and bf16 training, one fresh process after the other.
 
-    Args:
-        bench (Bench): The run's state.
-
     Returns:
         dict: Per precision the :func:`probe` figures; ``batch``.
     """
@@ -85,14 +82,7 @@ def run(bench) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     mem = results['memory']
     cells = [
         f"{mem[p]['peak_mib']:.0f} (+{mem[p]['step_delta_mib']:.0f})"

@@ -173,9 +173,6 @@ def _forward_backward(module: nn.Module, x: torch.Tensor,
 def run(bench) -> Dict[str, object]:
     """Time STT's neck and MMAction2's side by side.
 
-    Args:
-        bench (Bench): The run's state.
-
     Returns:
         dict: Per precision and mode the ``timings`` of ``stt`` (the
         default kernels), ``stt_reference`` (``kernel='reference'``, when
@@ -231,14 +228,7 @@ def run(bench) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     neck = results['neck']
     out = []
     for mode in MODES:
@@ -264,14 +254,7 @@ def rows(results: dict) -> List[List[str]]:
 
 
 def targets(results: dict) -> Dict[str, Dict[str, object]]:
-    """The neck must run at least 1.5x MMAction2's divided attention.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        dict: Target name -> ``value``, ``target``, ``what``.
-    """
+    """The neck must run at least 1.5x MMAction2's divided attention."""
     neck = results['neck']
     return {
         f'neck_{mode}_{p}':

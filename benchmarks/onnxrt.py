@@ -43,9 +43,6 @@ def available() -> str:
 def run(bench) -> Dict[str, object]:
     """Time onnxruntime and PyTorch (fp32, bf16) side by side.
 
-    Args:
-        bench (Bench): The run's state.
-
     Returns:
         dict: ``timings`` (``onnxruntime``, ``torch/fp32``,
         ``torch/bf16``), ``clips_per_s``, ``speedup`` (each PyTorch time
@@ -95,14 +92,7 @@ def run(bench) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     ort = results['onnxrt']
     cps = ort['clips_per_s']
     return [[

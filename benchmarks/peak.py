@@ -87,14 +87,7 @@ def best(*measurements: dict) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     peak = results['peak']
     fp32, bf16 = peak['fp32']['peak_gflops'], peak['bf16']['peak_gflops']
     return [[

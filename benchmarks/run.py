@@ -7,6 +7,11 @@ taken from candidates timed interleaved in this run (medians after
 warm-up). ``benchmarks/results.json`` keeps every timing, the settings and,
 with each section, the CPU model and flags it ran on. See
 ``docs/benchmarks.md``.
+
+A section module has ``run(bench)`` (the shared :class:`common.Bench`) that
+returns its figures, ``rows(results)`` (its table rows: figure, fp32, bf16,
+notes, from the whole results dict) and, where it has targets,
+``targets(results)`` (name -> ``value``, ``target``, ``what``).
 """
 import argparse
 import importlib

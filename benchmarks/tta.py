@@ -283,14 +283,7 @@ def run(bench) -> Dict[str, object]:
 
 
 def rows(results: dict) -> List[List[str]]:
-    """Table rows of this section.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        list[list[str]]: Figure, fp32, bf16, notes.
-    """
+    """Table rows of this section."""
     tta, out = results['tta'], []
     for name in CONFIGS:
         r = tta.get(name, {})
@@ -318,14 +311,7 @@ def rows(results: dict) -> List[List[str]]:
 
 
 def targets(results: dict) -> Dict[str, Dict[str, object]]:
-    """bf16 agreement of at least 99 % on the trained paper model.
-
-    Args:
-        results (dict): The whole results dict.
-
-    Returns:
-        dict: Target name -> ``value``, ``target``, ``what``.
-    """
+    """bf16 agreement of at least 99 % on the trained paper model."""
     agree = results['tta'].get('bf16_agreement')
     if not agree:
         return {}

@@ -191,7 +191,16 @@ class SpatioTemporalTransformer(BaseModule):
             raise ValueError('SpatioTemporalTransformer expects feature maps '
                              f'of shape (B, C, T, h, w), got {tuple(x.shape)}')
         with kernels.use(self.kernel):
-            return self._embed_clips(x)
+            # The MLP's hidden activations are the largest tensor of a clip.
+            b, _, t, h, w = x.shape
+            hidden = self.blocks[0].mlp.fc1.out_features
+            tokens = t * (h * w + (self.cls_token is not None))
+            clips = kernels.clips_per_chunk(x, tokens * hidden)
+            if clips >= b:
+                # No split: x.split(B) leaves a guard that pins a dynamic
+                # batch size to its example value in torch.export / ONNX.
+                return self._embed_clips(x)
+            return torch.cat([self._embed_clips(c) for c in x.split(clips)])
 
     def _embed_clips(self, x: torch.Tensor) -> torch.Tensor:
         """Embed, run the blocks, pool: ``(b, C_in, T, h, w)`` -> ``(b, C)``.

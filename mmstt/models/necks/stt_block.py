@@ -79,8 +79,10 @@ class STTBlock(nn.Module):
     def temporal(self, x: torch.Tensor) -> torch.Tensor:
         """Temporal sub-layer with residual, ``(B, T, S, C)`` in and out."""
         b, t, s, c = x.shape
-        # (B, T, S, C) -> (B, S, T, C) -> (B*S, T, C)
-        y = self.temporal_norm(x).transpose(1, 2).reshape(b * s, t, c)
+        # (B, T, S, C) -> (B, S, T, C) -> (B*S, T, C), contiguous also for
+        # B = 1 (where reshape is a view), so that each linear is one GEMM
+        y = self.temporal_norm(x).transpose(1, 2).contiguous()
+        y = y.view(b * s, t, c)
         # (B*S, T, C) -> (B, S, T, C) -> (B, T, S, C), a view
         out = self.temporal_attn(y).view(b, s, t, c).transpose(1, 2)
         return x + self.drop_path(out)

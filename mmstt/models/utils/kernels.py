@@ -3,12 +3,13 @@
 
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
-backbone's frames (:func:`frames`) and the linear layers (:func:`linear`).
-Attention is always SDPA. The neck's switch ``kernel`` picks the rules for the
-duration of its forward, and the recognizer's for the whole model
+backbone's frames (:func:`frames`), the linear layers (:func:`linear`) and
+how many clips go through the neck at once (:func:`clips_per_chunk`).
+Attention is always SDPA. The neck's switch ``kernel`` picks the rules for
+the duration of its forward, and the recognizer's for the whole model
 (:func:`use`):
 
-- ``'reference'``: contiguous frames, ``F.linear`` and SDPA;
+- ``'reference'``: contiguous frames, ``F.linear``, SDPA, the whole batch;
 - ``'auto'``: the rules below, each measured to be faster on the machine
   kinds it applies to (``docs/benchmarks.md``); they change rounding only.
 
@@ -22,7 +23,17 @@ Rules of ``'auto'``, CPU only:
    (the probe answers no where the BLAS runs at the machine's FMA rate);
 2. the backbone's frames are in channels-last memory order (oneDNN's
    convolutions run faster in it, and the neck then reads its tokens
-   without a copy).
+   without a copy);
+3. bfloat16/float16 linear layers run as float32 GEMMs of the rounded
+   operands, the output rounded back, where a probe at first use finds the
+   machine's low-precision GEMM clearly slower than its float32 GEMM (a CPU
+   without native bfloat16 arithmetic emulates it); the products of
+   rounded operands are exact in float32, so only the order of the
+   float32 sums differs;
+4. clips go through the neck in chunks whose largest intermediate tensor
+   takes at most ``CHUNK_BYTES``: the allocator then reuses freed blocks
+   instead of mapping (and zeroing) fresh pages from the OS for every
+   large tensor, and a chunk's tensors stay in cache between operations.
 """
 import contextlib
 import contextvars
@@ -35,8 +46,11 @@ import torch.nn.functional as F
 
 KERNELS = ('auto', 'reference')
 
-#: Speed-up the probe of rule 1 must show to pick the convolution.
+#: Speed-up a probe (rules 1 and 3) must show to pick its kernel.
 PROBE_MIN_GAIN = 1.3
+#: Largest intermediate tensor of a neck chunk (rule 4), in bytes: well
+#: under the 32 MiB up to which glibc's malloc keeps freed blocks for reuse.
+CHUNK_BYTES = 8 * 2**20
 
 _CURRENT = contextvars.ContextVar('mmstt_kernel', default='reference')
 
@@ -70,13 +84,17 @@ def _auto(x: torch.Tensor) -> bool:
             and _CURRENT.get() == 'auto')
 
 
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype an operation on ``x`` computes in (autocast's or x's)."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype
+
+
 def low_precision(x: torch.Tensor) -> bool:
     """Whether an operation on ``x`` computes in bfloat16/float16 (by its
     dtype or by autocast on its device); the one definition used here."""
-    dtype = x.dtype
-    if torch.is_autocast_enabled(x.device.type):
-        dtype = torch.get_autocast_dtype(x.device.type)
-    return dtype in (torch.bfloat16, torch.float16)
+    return compute_dtype(x) in (torch.bfloat16, torch.float16)
 
 
 def conv1x1_linear(x: torch.Tensor,
@@ -107,29 +125,80 @@ def conv1x1_linear(x: torch.Tensor,
     return out.permute(0, 2, 3, 1).reshape(*x.shape[:-1], out_features)
 
 
+def _speedup(fast, slow, *args) -> float:
+    """Best-of-six CPU time of ``slow(*args)`` over that of ``fast(*args)``,
+    timed interleaved without autograd or autocast (other processes do not
+    count)."""
+    best = {fast: float('inf'), slow: float('inf')}
+    with torch.no_grad(), torch.autocast('cpu', enabled=False):
+        for _ in range(6):
+            for fn in best:
+                start = time.process_time()
+                fn(*args)
+                best[fn] = min(best[fn], time.process_time() - start)
+    return best[slow] / best[fast]
+
+
+def _neck_sized(dtype: torch.dtype, rows: int = 1024) -> tuple:
+    """Operands of a linear layer of the neck's size: ``(x, weight)``."""
+    gen = torch.Generator().manual_seed(0)
+    return (torch.randn(rows, 512, generator=gen).to(dtype),
+            torch.randn(1536, 512, generator=gen).to(dtype))
+
+
 @functools.lru_cache(maxsize=None)
 def conv_beats_blas() -> bool:
     """Probe rule 1 once: is the 1x1 convolution clearly faster here?
 
-    Times a float32 product of the neck's size with ``F.linear`` and with
-    :func:`conv1x1_linear`, interleaved, and compares the best of six. CPU
-    time is measured, so that other processes on the machine do not count.
+    Returns:
+        bool: True if :func:`conv1x1_linear` runs a float32 product of the
+        neck's size at least ``PROBE_MIN_GAIN`` times faster than
+        ``F.linear``.
+    """
+    return _speedup(conv1x1_linear, F.linear,
+                    *_neck_sized(torch.float32)) >= PROBE_MIN_GAIN
+
+
+@functools.lru_cache(maxsize=None)
+def low_precision_is_emulated(dtype: torch.dtype) -> bool:
+    """Probe rule 3 once per dtype: is its GEMM clearly slower here?
+
+    Args:
+        dtype (torch.dtype): ``torch.bfloat16`` or ``torch.float16``.
 
     Returns:
-        bool: True if the convolution is at least ``PROBE_MIN_GAIN`` times
-        faster.
+        bool: True if ``F.linear`` runs a float32 product of the neck's size
+        at least ``PROBE_MIN_GAIN`` times faster than the same product in
+        ``dtype``.
     """
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(1024, 512, generator=gen)
-    w = torch.randn(1536, 512, generator=gen)
-    best = {F.linear: float('inf'), conv1x1_linear: float('inf')}
-    with torch.no_grad():
-        for _ in range(6):
-            for fn in best:
-                start = time.process_time()
-                fn(x, w)
-                best[fn] = min(best[fn], time.process_time() - start)
-    return best[F.linear] >= PROBE_MIN_GAIN * best[conv1x1_linear]
+    x, w = _neck_sized(torch.float32, rows=256)
+    slow = (lambda a, b: F.linear(a.to(dtype), b.to(dtype)))
+    return _speedup(F.linear, slow, x, w) >= PROBE_MIN_GAIN
+
+
+def upcast_linear(x: torch.Tensor,
+                  weight: torch.Tensor,
+                  bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``F.linear`` in ``x``'s compute dtype, by a float32 GEMM (rule 3).
+
+    The operands are rounded to the compute dtype first and the output
+    after, as a low-precision GEMM with float32 accumulation does.
+
+    Args:
+        x (torch.Tensor): Input of shape ``(..., K)``.
+        weight (torch.Tensor): Weight of shape ``(N, K)``.
+        bias (torch.Tensor, optional): Bias of shape ``(N, )``. Defaults to
+            None.
+
+    Returns:
+        torch.Tensor: Output of shape ``(..., N)`` in the compute dtype.
+    """
+    dtype = compute_dtype(x)
+    with torch.autocast(x.device.type, enabled=False):
+        x, weight = x.to(dtype).float(), weight.to(dtype).float()
+        if bias is not None:
+            bias = bias.to(dtype).float()
+        return F.linear(x, weight, bias).to(dtype)
 
 
 def linear(x: torch.Tensor,
@@ -146,8 +215,12 @@ def linear(x: torch.Tensor,
     Returns:
         torch.Tensor: Output of shape ``(..., N)``.
     """
-    if _auto(x) and not low_precision(x) and conv_beats_blas():
-        return conv1x1_linear(x, weight, bias)
+    if _auto(x):
+        if not low_precision(x):
+            if conv_beats_blas():
+                return conv1x1_linear(x, weight, bias)
+        elif low_precision_is_emulated(compute_dtype(x)):
+            return upcast_linear(x, weight, bias)
     return F.linear(x, weight, bias)
 
 
@@ -164,3 +237,21 @@ def frames(x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 3, 4, 1).contiguous()
         return x.view(b * t, h, w, c).permute(0, 3, 1, 2)
     return x.transpose(1, 2).reshape(b * t, c, h, w)
+
+
+def clips_per_chunk(x: torch.Tensor, clip_elements: int) -> int:
+    """How many clips of ``x`` the neck processes at once (rule 4).
+
+    Args:
+        x (torch.Tensor): Neck input of shape ``(B, C_in, T, h, w)``.
+        clip_elements (int): Elements of the largest intermediate tensor of
+            one clip.
+
+    Returns:
+        int: ``B`` under the reference rules, else the clips whose largest
+        intermediate takes at most ``CHUNK_BYTES`` (at least one).
+    """
+    if not _auto(x):
+        return x.shape[0]
+    itemsize = torch.empty((), dtype=compute_dtype(x)).element_size()
+    return max(1, CHUNK_BYTES // (clip_elements * itemsize))

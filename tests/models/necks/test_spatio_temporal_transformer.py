@@ -110,15 +110,19 @@ def _ref_neck(neck: SpatioTemporalTransformer, x: torch.Tensor):
     return _ln(pooled, neck.norm)
 
 
-# 'auto+conv' is 'auto' with the 1x1-convolution linear rule forced on, so
-# that its path is checked on machines where the probe turns it off.
-KERNELS = ['reference', 'auto', 'auto+conv']
+# 'auto+all' is 'auto' with both probed rules (1x1-convolution linear,
+# float32 GEMMs for low precision) forced on and one clip per chunk, so that
+# their paths are checked on machines where the probes turn them off.
+KERNELS = ['reference', 'auto', 'auto+all']
 
 
 @pytest.fixture
 def kernel(request, monkeypatch):
-    if request.param == 'auto+conv':
+    if request.param == 'auto+all':
         monkeypatch.setattr(kernels, 'conv_beats_blas', lambda: True)
+        monkeypatch.setattr(kernels, 'low_precision_is_emulated',
+                            lambda dtype: True)
+        monkeypatch.setattr(kernels, 'CHUNK_BYTES', 1)
         return 'auto'
     return request.param
 
@@ -170,6 +174,24 @@ def test_gradients_match_the_reference_kernels(kernel, output):
     for name, grad in grads[0].items():
         assert torch.allclose(grads[1][name], grad, atol=1e-4, rtol=1e-4), \
             name
+
+
+def test_auto_processes_cpu_clips_in_chunks_of_fixed_bytes(monkeypatch):
+    # A clip's MLP activations: 6 x (1 + 12) tokens x 128 channels; 2 clips
+    # fit in 80,000 float32 bytes, 4 in bfloat16; 'reference' takes all 5.
+    monkeypatch.setattr(kernels, 'CHUNK_BYTES', 80000)
+    x = _feats(b=5)
+    sizes = []
+    for kernel in ('auto', 'reference'):
+        neck = _neck(output='cls', kernel=kernel)
+        neck.blocks[0].register_forward_hook(
+            lambda m, i, o: sizes.append(o.shape[0]))
+        with torch.no_grad():
+            out = neck(x)
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                neck(x)
+        assert out.shape == (5, DIMS)
+    assert sizes == [2, 2, 1, 4, 1, 5, 5], sizes
 
 
 def _sublayer_outputs_with_frame_3_changed(axis: str):

@@ -8,15 +8,16 @@ from mmstt.models.utils import kernels
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Record calls of the 1x1-convolution linear."""
+    """Record calls of the 1x1-convolution and float32-GEMM linears."""
     calls = []
-    conv = kernels.conv1x1_linear
+    for name, fn in (('conv', kernels.conv1x1_linear),
+                     ('upcast', kernels.upcast_linear)):
 
-    def spy_conv(*args, **kwargs):
-        calls.append('conv')
-        return conv(*args, **kwargs)
+        def spied(*args, _name=name, _fn=fn, **kwargs):
+            calls.append(_name)
+            return _fn(*args, **kwargs)
 
-    monkeypatch.setattr(kernels, 'conv1x1_linear', spy_conv)
+        monkeypatch.setattr(kernels, f'{fn.__name__}', spied)
     return calls
 
 
@@ -38,14 +39,39 @@ def test_conv1x1_linear_equals_linear_with_gradients():
     assert kernels.conv1x1_linear(empty, w, b).shape == (0, 24)
 
 
+def test_upcast_linear_rounds_like_a_low_precision_gemm():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 64, generator=g, requires_grad=True)
+    w = torch.randn(24, 64, generator=g, requires_grad=True)
+    b = torch.randn(24, generator=g, requires_grad=True)
+    grad = torch.randn(2, 5, 24, generator=g).bfloat16()
+    outs = []
+    for fn in (kernels.upcast_linear, F.linear):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = fn(x, w, b)
+        outs.append((out, torch.autograd.grad(out, (x, w, b), grad)))
+    (out, got), (ref, expect) = outs
+    assert out.dtype == ref.dtype == torch.bfloat16
+    # Within one bfloat16 rounding of each other.
+    assert torch.allclose(out.float(), ref.float(), rtol=2**-7, atol=1e-2)
+    for a, e in zip(got, expect):
+        assert a.dtype == e.dtype
+        assert torch.allclose(a, e, rtol=2**-7, atol=5e-2)
+    assert kernels.upcast_linear(x.bfloat16(), w.bfloat16()).dtype == \
+        torch.bfloat16
+
+
 @pytest.mark.parametrize('kernel, beats, autocast, expect', [
     ('auto', True, False, ['conv']),
     ('auto', False, False, []),
-    ('auto', True, True, []),
+    ('auto', True, True, ['upcast']),
     ('reference', True, False, []),
+    ('reference', True, True, []),
 ])
 def test_linear_dispatch(spy, monkeypatch, kernel, beats, autocast, expect):
     monkeypatch.setattr(kernels, 'conv_beats_blas', lambda: beats)
+    monkeypatch.setattr(kernels, 'low_precision_is_emulated',
+                        lambda dtype: beats)
     x, w = torch.randn(6, 8), torch.randn(4, 8)
     with kernels.use(kernel), torch.autocast(
             'cpu', dtype=torch.bfloat16, enabled=autocast):
@@ -60,10 +86,40 @@ def test_tracing_selects_the_reference_kernels(spy, monkeypatch):
     with kernels.use('auto'):
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
         assert not kernels.frames(clips).is_contiguous()
+        assert kernels.clips_per_chunk(clips, 2**22) == 1
         monkeypatch.setattr(torch.compiler, 'is_compiling', lambda: True)
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
         assert kernels.frames(clips).is_contiguous()
+        assert kernels.clips_per_chunk(clips, 2**22) == 2
     assert spy == ['conv']
+
+
+def test_clips_per_chunk_counts_bytes():
+    x = torch.zeros(50, 1, 16, 7, 7)
+    elements = kernels.CHUNK_BYTES // 12  # 3 float32 clips per chunk
+    assert kernels.clips_per_chunk(x, elements) == 50
+    with kernels.use('auto'):
+        assert kernels.clips_per_chunk(x, elements) == 3
+        assert kernels.clips_per_chunk(x.bfloat16(), elements) == 6
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert kernels.clips_per_chunk(x, elements) == 6
+        assert kernels.clips_per_chunk(x, 10 * elements) == 1
+
+
+def test_probes_time_without_autocast():
+    seen = []
+
+    def record(x):
+        seen.append(torch.is_autocast_enabled('cpu'))
+
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert kernels._speedup(record, record, None) > 0
+    assert seen and not any(seen)
+
+
+def test_probes_answer_a_bool():
+    assert isinstance(kernels.conv_beats_blas(), bool)
+    assert isinstance(kernels.low_precision_is_emulated(torch.bfloat16), bool)
 
 
 def test_low_precision_and_bad_kernel():
