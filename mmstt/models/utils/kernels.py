@@ -48,9 +48,9 @@ KERNELS = ('auto', 'reference')
 
 #: Speed-up a probe (rules 1 and 3) must show to pick its kernel.
 PROBE_MIN_GAIN = 1.3
-#: Largest intermediate tensor of a neck chunk (rule 4), in bytes: well
-#: under the 32 MiB up to which glibc's malloc keeps freed blocks for reuse.
-CHUNK_BYTES = 8 * 2**20
+#: Largest intermediate tensor of a neck chunk (rule 4), in bytes: half the
+#: 32 MiB above which glibc's malloc maps every block afresh from the OS.
+CHUNK_BYTES = 16 * 2**20
 
 _CURRENT = contextvars.ContextVar('mmstt_kernel', default='reference')
 
