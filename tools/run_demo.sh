@@ -3,7 +3,7 @@
 # `make demo`: the embedded default, end to end on the generated DFEW
 # look-alike.
 #   1. generate the DFEW look-alike in data/dfew_sample if it is absent
-#      (700 drawn-face clips; fold 1 = 560 train / 140 test);
+#      (1,050 drawn-face clips; fold 1 = 840 train / 210 test);
 #   2. train configs/stt_demo.py (a reduced STT made to learn on a CPU,
 #      see the config's header);
 #   3. test the best checkpoint (by dfer/uar) on fold 1's test split;

@@ -126,10 +126,10 @@ def _write_clip(task: tuple) -> Tuple[int, str]:
 
 def make_dfew_sample(root: str,
                      seed: int = 0,
-                     clips_per_class: int = 100,
+                     clips_per_class: int = 150,
                      frame_size: int = 112,
                      frame_range: Tuple[int, int] = (20, 150),
-                     median_frames: Optional[float] = 60,
+                     median_frames: Optional[float] = 48,
                      short_range: Tuple[int, int] = (8, 15),
                      short_every: int = 25,
                      write_videos: bool = False,
@@ -150,12 +150,12 @@ def make_dfew_sample(root: str,
     Args:
         root (str): Output folder (created).
         seed (int): Random seed. Defaults to 0.
-        clips_per_class (int): Clips per class. Defaults to 100.
+        clips_per_class (int): Clips per class. Defaults to 150.
         frame_size (int): Side of the square face frames. Defaults to 112.
         frame_range (tuple): Min/max frames of normal clips.
             Defaults to ``(20, 150)``.
         median_frames (float, optional): Median frames of normal clips.
-            Defaults to 60 (``None``: geometric mean of ``frame_range``).
+            Defaults to 48 (``None``: geometric mean of ``frame_range``).
         short_range (tuple): Min/max frames of short clips.
             Defaults to ``(8, 15)``.
         short_every (int): One clip in ``short_every`` is short (0: none).

@@ -125,6 +125,11 @@ def _mix(palette: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return palette[i] + rng.uniform() * (palette[i + 1] - palette[i])
 
 
+def _muted(rng: np.random.Generator, grey: float) -> tuple:
+    """A scene colour near ``grey``: an indoor wall, not a colour cue."""
+    return tuple(grey + rng.uniform(-35, 35) + rng.uniform(-18, 18, 3))
+
+
 def sample_identity(rng: np.random.Generator) -> dict:
     """Draw an identity: face shape, skin, hair, eyes and accessories.
 
@@ -144,7 +149,7 @@ def sample_identity(rng: np.random.Generator) -> dict:
         eye_gap=rng.uniform(0.16, 0.19),
         eye_size=rng.uniform(0.9, 1.15),
         eye_y=rng.uniform(-0.1, -0.04),
-        brow_w=rng.uniform(0.05, 0.065),
+        brow_w=rng.uniform(0.07, 0.09),
         nose_len=rng.uniform(0.12, 0.18),
         mouth_w=rng.uniform(0.9, 1.1),
         mouth_y=rng.uniform(0.23, 0.28),
@@ -185,26 +190,27 @@ def sample_scene(rng: np.random.Generator, num_frames: int) -> dict:
         blinks[max(0, at - 1):at +
                2] = (0.5, 0.1, 0.5)[:len(blinks[max(0, at - 1):at + 2])]
     talk = rng.uniform() < 0.3
+    grey = rng.uniform(60, 190)
     return dict(
         intensity=intensity,
         blinks=blinks,
         talk=(0.12 *
               np.abs(np.sin(t * rng.uniform(8, 20) + rng.uniform(0, 6)))
               if talk else np.zeros(num_frames)),
-        back=(tuple(rng.uniform(20, 235, 3)), tuple(rng.uniform(20, 235, 3))),
-        props=[(tuple(rng.uniform(0, 1, 4)), tuple(rng.uniform(20, 235, 3)))
+        back=(_muted(rng, grey), _muted(rng, grey)),
+        props=[(tuple(rng.uniform(0, 1, 4)), _muted(rng, grey))
                for _ in range(int(rng.integers(0, 4)))],
-        gain=rng.uniform(0.7, 1.25),
-        gain_drift=rng.uniform(-0.25, 0.25),
+        gain=rng.uniform(0.8, 1.15),
+        gain_drift=rng.uniform(-0.15, 0.15),
         light_dir=rng.uniform(0, 2 * np.pi),
-        light_slope=rng.uniform(0., 0.4),
-        cast=tuple(rng.uniform(0.85, 1.15, 3)),
+        light_slope=rng.uniform(0., 0.3),
+        cast=tuple(rng.uniform(0.93, 1.07, 3)),
         yaw=rng.uniform(-0.35, 0.35),
         pitch=rng.uniform(-0.15, 0.15),
         roll=rng.uniform(-0.12, 0.12),
         sway=rng.uniform(0., 0.06, 3),
         phase=rng.uniform(0, 2 * np.pi, 5),
-        scale=rng.uniform(0.76, 0.9),
+        scale=rng.uniform(0.95, 1.1),
         zoom=rng.uniform(-0.06, 0.06),
         shift=tuple(rng.uniform(-0.05, 0.05, 2)),
         drift=tuple(rng.uniform(-0.02, 0.02, 2)),
@@ -357,12 +363,26 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
         line(upper, dark, 0.014)
         # brows: inner end, middle, outer end
         up, inner = p['brow_up'], p['brow_in']
-        by = ey - 0.11 - 0.09 * up
+        by = ey - 0.11 - 0.11 * up
         brow = np.array(
-            [[0.055 * side - 0.012 * inner * side, by - 0.09 * inner, 0.28],
+            [[0.055 * side - 0.015 * inner * side, by - 0.11 * inner, 0.28],
              [0.13 * side, by - 0.02 - 0.01 * inner, 0.28],
              [0.24 * side, by + 0.012 + 0.02 * inner, 0.27]])
         line(brow, hair, ident['brow_w'])
+    # expression lines: between lowered brows, beside a smile
+    if p['brow_in'] < -0.3:
+        for side in (-1, 1):
+            line(
+                np.array([[0.03 * side, ey - 0.2, 0.3],
+                          [0.02 * side, ey - 0.12, 0.32]]), dark, 0.016)
+    fold = max(p['corner'], 0.) + 0.6 * p['upper_lip']
+    if fold > 0.3:
+        for side in (-1, 1):
+            line(
+                np.array([[0.09 * side, ey + 0.12, 0.33],
+                          [0.15 * side, ey + 0.2, 0.31],
+                          [0.17 * side, ey + 0.29, 0.3]]), shade,
+                0.018 * min(1., fold))
     if ident['glasses']:
         colour = ident['frame_colour']
         for side in (-1, 1):
@@ -388,7 +408,7 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
             wy = ey + 0.0 + 0.028 * k
             line(
                 np.array([[-0.06, wy + 0.01, 0.33], [0, wy, 0.36],
-                          [0.06, wy + 0.01, 0.33]]), dark, 0.012)
+                          [0.06, wy + 0.01, 0.33]]), dark, 0.016)
 
     # mouth: upper and lower lip curves between the corners
     my = ident['mouth_y'] - 0.04 * p['upper_lip']
@@ -398,14 +418,14 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
     corner_y = -0.1 * p['corner'] - 0.05 * p['asym'] * (u > 0) * u
     upper = my + corner_y * u * u - 0.012 * (1 - u * u)
     upper = upper - 0.035 * p['upper_lip'] * (1 - u * u)
-    opening = 0.2 * (p['jaw'] + p['talk']) + 0.025 * p['upper_lip']
+    opening = 0.24 * (p['jaw'] + p['talk']) + 0.03 * p['upper_lip']
     lower = (
         ident['mouth_y'] + corner_y * u * u + (opening + 0.012) * (1 - u**4))
     zs = np.full_like(xs, 0.3)
     up_pts = np.stack([xs, upper, zs], 1)
     low_pts = np.stack([xs, lower, zs], 1)
     lips = ident['lips']
-    width = 0.028 * (1 - 0.6 * p['press'])
+    width = 0.036 * (1 - 0.6 * p['press'])
     if opening > 0.015:
         cavity = np.concatenate([up_pts, low_pts[::-1]])
         fill(cavity, (35, 25, 50))

@@ -133,23 +133,23 @@ def _nearest_centroid(train_x, train_y, test_x) -> np.ndarray:
 @pytest.mark.slow
 def test_default_set_counts_folds_and_identities(default_set) -> None:
     root, clips = default_set
-    assert len(clips) == 700
-    assert Counter(c['label'] for c in clips) == {c: 100 for c in range(7)}
+    assert len(clips) == 1050
+    assert Counter(c['label'] for c in clips) == {c: 150 for c in range(7)}
     train = DFEWDataset(root, fold=1, split='train')
     test = DFEWDataset(root, fold=1, split='test')
-    assert len(train) == 560 and len(test) == 140
+    assert len(train) == 840 and len(test) == 210
     test_labels = Counter(info['label'] for info in test)
-    assert len(test) >= 70 and test_labels == {c: 20 for c in range(7)}
+    assert len(test) >= 70 and test_labels == {c: 30 for c in range(7)}
     by_id = {int(c['clip']): c for c in clips}
     train_ids = {by_id[k]['identity'] for k in _split(root, 'train', 1)}
     test_ids = {by_id[k]['identity'] for k in _split(root, 'test', 1)}
-    assert len(train_ids) == 560 and len(test_ids) == 140  # one per clip
+    assert len(train_ids) == 840 and len(test_ids) == 210  # one per clip
     assert not train_ids & test_ids
     lengths = np.array([c['num_frames'] for c in clips])
     on_disk = [len(os.listdir(c['frame_dir'])) for c in clips[:50]]
     assert on_disk == list(lengths[:50])
     assert np.mean((lengths >= 40) & (lengths <= 150)) >= 0.6
-    assert np.sum(lengths < 16) >= 14
+    assert np.sum(lengths < 16) >= 1050 // 25
 
 
 @pytest.mark.slow

@@ -5,10 +5,10 @@ The data sets themselves are licensed; this writes a deterministic
 stand-in of drawn faces for ``make demo``, the tests and for trying the
 tools (see ``docs/data_preparation.md``):
 
-* ``--layout dfew`` (default): 700 face-crop clips made for learning
+* ``--layout dfew`` (default): 1,050 face-crop clips made for learning
   (``mmstt.testing.make_dfew_sample``): every clip its own identity and
   scene, expressions developing neutral -> apex, DFEW-like clip lengths,
-  5 folds with balanced classes (fold 1: 560 train / 140 test);
+  5 folds with balanced classes (fold 1: 840 train / 210 test);
 * ``--layout afew``: whole-frame ``.avi`` videos with a face somewhere in
   the frame, for the face detection tools.
 * ``--layout ferv39k`` / ``--layout mafw``: small FERV39k and MAFW
@@ -59,7 +59,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--clips-per-class',
         type=int,
-        default=100,
+        default=150,
         help='dfew: clips per class (a multiple of 5 balances every fold)')
     parser.add_argument(
         '--frame-size',

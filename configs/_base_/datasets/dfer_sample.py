@@ -1,6 +1,6 @@
 # The generated DFEW look-alike (tools/data/make_sample_data.py
-# data/dfew_sample --layout dfew): 700 drawn-face clips in DFEW's layout,
-# fold 1 = 560 train / 140 test, balanced classes. Same sampling and
+# data/dfew_sample --layout dfew): 1,050 drawn-face clips in DFEW's layout,
+# fold 1 = 840 train / 210 test, balanced classes. Same sampling and
 # augmentation as the paper's DFEW settings (8x2 frames, 112x112), but small
 # batches and no worker processes so that it runs on a CPU. The test suite
 # points data_root at a 21-clip set of the same layout.
