@@ -10,8 +10,9 @@ per-split tables of class counts and frame counts.
 """
 import argparse
 import os.path as osp
-from collections import Counter
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections import Counter, defaultdict
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
+                    Tuple)
 
 import numpy as np
 from tqdm import tqdm
@@ -275,6 +276,80 @@ class CopyCheck:
                               'extractions can be; the folder is used)')
         else:
             self.problems.append(message)
+
+    # ------------------------------------------------------------------
+    # k-fold split files
+    # ------------------------------------------------------------------
+    def check_folds(
+            self, splits: Dict[Tuple[int, str],
+                               Dict[str, int]], folds: Sequence[int],
+            list_name: str, label_text: Callable[[List[int]],
+                                                 str]) -> Dict[str, Set[int]]:
+        """Check the lists of a k-fold release against each other.
+
+        A clip must carry one label in every list, no fold may list a clip
+        in both its train and test lists, and (once every test list was
+        read) each clip is in exactly one test list.
+
+        Args:
+            splits (dict): ``(fold, 'train'|'test')`` -> clip -> label, of
+                the lists that could be read.
+            folds (Sequence[int]): The folds of the release.
+            list_name (str): What a list is called in messages (e.g.
+                ``'split file'``).
+            label_text (Callable): Sorted labels -> their text in messages.
+
+        Returns:
+            dict: Every listed clip -> the labels it was given.
+        """
+        labels: Dict[str, Set[int]] = defaultdict(set)
+        for table in splits.values():
+            for clip, label in table.items():
+                labels[clip].add(label)
+        for clip, seen in sorted(labels.items()):
+            if len(seen) > 1:
+                self.problems.append(
+                    f'clip {clip} has different labels in different '
+                    f'{list_name}s: {label_text(sorted(seen))}')
+        for fold in folds:
+            train = splits.get((fold, 'train'), {})
+            test = splits.get((fold, 'test'), {})
+            both = sorted(set(train) & set(test))
+            if both:
+                self.problems.append(
+                    f'fold {fold}: {len(both)} clip(s) in both train and '
+                    f'test, e.g. {", ".join(both[:5])}')
+        if all((f, 'test') in splits for f in folds):
+            count = Counter(c for f in folds for c in splits[(f, 'test')])
+            odd = sorted(c for c in labels if count[c] != 1)
+            if odd:
+                self.problems.append(
+                    f'{len(odd)} clip(s) are not in exactly one test '
+                    f'{list_name}, e.g. {", ".join(odd[:5])}')
+        return labels
+
+    def fold_table(self, splits: Dict[Tuple[int, str], Dict[str, int]],
+                   folder_of: Dict[str, str]) -> str:
+        """The summary table, one row per fold and split (train first).
+
+        Also notes the splits that lack a class.
+
+        Args:
+            splits (dict): ``(fold, 'train'|'test')`` -> clip -> label.
+            folder_of (dict): Clip -> its frame folder (scanned before).
+
+        Returns:
+            str: The table.
+        """
+        order = ('train', 'test')
+        rows = []
+        for (fold, split) in sorted(
+                splits, key=lambda key: (key[0], order.index(key[1]))):
+            table = splits[(fold, split)]
+            self.missing_classes(f'fold {fold} {split}', list(table.values()))
+            rows.append([fold, split] + self.split_row(
+                list(table.values()), [folder_of[c] for c in table]))
+        return format_table(rows, self.header('fold', 'split'))
 
     # ------------------------------------------------------------------
     # summary

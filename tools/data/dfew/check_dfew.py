@@ -23,13 +23,11 @@ there is any problem.
 import argparse
 import os.path as osp
 import sys
-from collections import Counter, defaultdict
 from typing import Dict, Optional, Sequence, Tuple
 
 from mmstt.datasets import (DFER_CLASSES, DFERDataError, find_dfew_split_file,
                             parse_dfew_csv)
-from mmstt.datasets.copy_check import (CopyCheck, add_check_options,
-                                       format_table)
+from mmstt.datasets.copy_check import CopyCheck, add_check_options
 
 SPLITS = ('train', 'test')
 FOLDS = (1, 2, 3, 4, 5)
@@ -98,32 +96,8 @@ def check(args: argparse.Namespace) -> Tuple[str, CopyCheck]:
             splits[(fold, split)] = {r.clip: r.label for r in rows}
             for r in rows:
                 where.setdefault(r.clip, f'{path}:{r.line}')
-    # A clip must carry the same label everywhere.
-    labels: Dict[str, set] = defaultdict(set)
-    for table in splits.values():
-        for clip, label in table.items():
-            labels[clip].add(label)
-    for clip, seen in sorted(labels.items()):
-        if len(seen) > 1:
-            problems.append(
-                f'clip {clip} has different labels in different split '
-                f'files: {sorted(x + 1 for x in seen)}')
-    for fold in FOLDS:
-        train = splits.get((fold, 'train'), {})
-        test = splits.get((fold, 'test'), {})
-        both = sorted(set(train) & set(test))
-        if both:
-            problems.append(
-                f'fold {fold}: {len(both)} clip(s) in both train and test, '
-                f'e.g. {", ".join(both[:5])}')
-    test_count = Counter(
-        c for (fold, split), t in splits.items() if split == 'test' for c in t)
-    if all((f, 'test') in splits for f in FOLDS):
-        odd = sorted(c for c in labels if test_count[c] != 1)
-        if odd:
-            problems.append(
-                f'{len(odd)} clip(s) are not in exactly one test fold, '
-                f'e.g. {", ".join(odd[:5])}')
+    labels = result.check_folds(splits, FOLDS, 'split file',
+                                lambda seen: str([x + 1 for x in seen]))
     frame_root = osp.join(args.data_root, args.frame_dir)
     video_root = osp.join(args.data_root, args.video_dir)
     result.scan_folders(((osp.join(frame_root, c), where[c])
@@ -135,13 +109,8 @@ def check(args: argparse.Namespace) -> Tuple[str, CopyCheck]:
             count = result.video_frames(video, where[clip])
             result.compare_counts(result.frames[folder], count, where[clip],
                                   folder, video)
-    rows = []
-    for (fold, split), table in sorted(
-            splits.items(), key=lambda kv: (kv[0][0], SPLITS.index(kv[0][1]))):
-        result.missing_classes(f'fold {fold} {split}', list(table.values()))
-        rows.append([fold, split] + result.split_row(
-            list(table.values()), [osp.join(frame_root, c) for c in table]))
-    return format_table(rows, result.header('fold', 'split')), result
+    folders = {c: osp.join(frame_root, c) for c in labels}
+    return result.fold_table(splits, folders), result
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -26,13 +26,11 @@ any problem.
 import argparse
 import os.path as osp
 import sys
-from collections import Counter, defaultdict
 from typing import Dict, Optional, Sequence, Tuple
 
 from mmstt.datasets import (MAFW_CLASSES, MAFWDataset, mafw_split_file,
                             parse_mafw_list)
-from mmstt.datasets.copy_check import (CopyCheck, add_check_options,
-                                       format_table)
+from mmstt.datasets.copy_check import CopyCheck, add_check_options
 
 SPLITS = ('train', 'test')
 FOLDS = (1, 2, 3, 4, 5)
@@ -100,30 +98,11 @@ def check(args: argparse.Namespace) -> Tuple[str, CopyCheck]:
             for r in rows:
                 where.setdefault(r.clip, f'{path}:{r.line}')
                 files.setdefault(r.clip, r.filename)
-    labels: Dict[str, set] = defaultdict(set)
-    for table in splits.values():
-        for clip, label in table.items():
-            labels[clip].add(label)
-    for clip, seen in sorted(labels.items()):
-        if len(seen) > 1:
-            problems.append(
-                f'clip {clip} has different labels in different lists: ' +
-                ', '.join(MAFW_CLASSES[x] for x in sorted(seen)))
-    for fold in FOLDS:
-        train = splits.get((fold, 'train'), {})
-        test = splits.get((fold, 'test'), {})
-        both = sorted(set(train) & set(test))
-        if both:
-            problems.append(
-                f'fold {fold}: {len(both)} clip(s) in both train and test, '
-                f'e.g. {", ".join(both[:5])}')
+    labels = result.check_folds(
+        splits, FOLDS, 'list',
+        lambda seen: ', '.join(MAFW_CLASSES[x] for x in seen))
     if all((f, 'test') in splits for f in FOLDS):
-        count = Counter(c for f in FOLDS for c in splits[(f, 'test')])
-        odd = sorted(c for c in labels if count[c] != 1)
-        if odd:
-            problems.append(
-                f'{len(odd)} clip(s) are not in exactly one test list, '
-                f'e.g. {", ".join(odd[:5])}')
+        # MAFW's train list of a fold is the other four test lists.
         for fold in FOLDS:
             if (fold, 'train') not in splits:
                 continue
@@ -148,13 +127,7 @@ def check(args: argparse.Namespace) -> Tuple[str, CopyCheck]:
             count = result.video_frames(video, where[clip])
             result.compare_counts(result.frames[folders[clip]], count,
                                   where[clip], folders[clip], video)
-    rows = []
-    for (fold, split), table in sorted(
-            splits.items(), key=lambda kv: (kv[0][0], SPLITS.index(kv[0][1]))):
-        result.missing_classes(f'fold {fold} {split}', list(table.values()))
-        rows.append([fold, split] + result.split_row(
-            list(table.values()), [folders[c] for c in table]))
-    return format_table(rows, result.header('fold', 'split')), result
+    return result.fold_table(splits, folders), result
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
