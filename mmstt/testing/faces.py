@@ -70,12 +70,12 @@ EXPRESSION_APEX: Dict[str, Dict[str, float]] = {
         asym=-0.3),
     'fear':
     dict(
-        brow_up=0.7,
-        brow_in=0.8,
-        eye_open=1.5,
-        stretch=0.45,
-        jaw=0.4,
-        corner=-0.3),
+        brow_up=0.5,
+        brow_in=1.,
+        eye_open=1.45,
+        stretch=0.85,
+        jaw=0.2,
+        corner=-0.6),
     'contempt':
     dict(asym=1., eye_open=0.85, brow_up=-0.15),
     'anxiety':
@@ -297,28 +297,34 @@ class _Camera:
                               max(1, int(round(width * self.scale))), aa)
 
 
-def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
-               blink: float) -> None:
-    """Draw the face with parameters ``p`` in place (BGR image)."""
-    ops: List[tuple] = []
-    skin = ident['skin']
-    hair = ident['hair']
+class _Shapes(list):
+    """Shapes ``(kind, points, colour, width)`` in drawing order, as
+    :meth:`_Camera.draw` takes them."""
+
+    def fill(self, pts: np.ndarray, colour: tuple) -> None:
+        self.append(('fill', pts, colour, 0.))
+
+    def line(self, pts: np.ndarray, colour: tuple, width: float) -> None:
+        self.append(('line', pts, colour, width))
+
+    def loop(self, pts: np.ndarray, colour: tuple, width: float) -> None:
+        self.append(('loop', pts, colour, width))
+
+
+def _head_shapes(ident: dict) -> Tuple[_Shapes, _Shapes]:
+    """The shapes of ``ident`` that do not move with the expression.
+
+    Returns:
+        tuple: The head drawn behind the features (hair, neck, ears, face,
+        beard, earrings) and the glasses and nose drawn over the eyes.
+    """
+    back, front = _Shapes(), _Shapes()
+    skin, hair = ident['skin'], ident['hair']
     shade = tuple(0.72 * c for c in skin)
-    dark = tuple(0.45 * c for c in skin)
-
-    def fill(pts: np.ndarray, colour: tuple) -> None:
-        ops.append(('fill', pts, colour, 0.))
-
-    def line(pts: np.ndarray, colour: tuple, width: float) -> None:
-        ops.append(('line', pts, colour, width))
-
-    def loop(pts: np.ndarray, colour: tuple, width: float) -> None:
-        ops.append(('loop', pts, colour, width))
-
     style = ident['hair_style']
     if style == 1:  # long hair behind the head
-        fill(_ellipse(0, 0.08, 0.5, 0.6, -0.2), hair)
-    fill(
+        back.fill(_ellipse(0, 0.08, 0.5, 0.6, -0.2), hair)
+    back.fill(
         np.array([[-0.12, 0.3, -0.1], [0.12, 0.3, -0.1], [0.16, 0.8, -0.1],
                   [-0.16, 0.8, -0.1]]), shade)
     # head outline: an ellipse whose lower half narrows to the chin
@@ -328,61 +334,24 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
     x[lower] *= 1 - ident['chin'] * 0.35 * (y[lower] / 0.5)**2
     head = np.stack([x, y, np.zeros_like(x)], 1)
     for side in (-1, 1):  # ears
-        fill(_ellipse(0.37 * side, -0.02, 0.05, 0.09, -0.05, n=12), shade)
-    fill(head, skin)
+        back.fill(_ellipse(0.37 * side, -0.02, 0.05, 0.09, -0.05, n=12), shade)
+    back.fill(head, skin)
     if ident['beard']:
-        fill(
+        back.fill(
             np.concatenate([
                 head[lower & (y > 0.2)], [[0.2, 0.32, 0.1], [-0.2, 0.32, 0.1]]
             ]), hair)
     if style != 2:  # hair on top (style 2: bald)
         depth = 0.16 if style != 3 else 0.24
-        fill(_ellipse(0, -0.36, 0.39, depth, 0.05, np.pi, 2 * np.pi), hair)
+        back.fill(
+            _ellipse(0, -0.36, 0.39, depth, 0.05, np.pi, 2 * np.pi), hair)
     if ident['earrings']:
         for side in (-1, 1):
-            fill(
+            back.fill(
                 _ellipse(0.37 * side, 0.08, 0.025, 0.025, 0., n=8),
                 (40, 200, 230))
 
-    # eyes: almond shaped opening, iris, lids
-    open_ = max(0.05, p['eye_open'] * blink) * ident['eye_size']
     gap, ey = ident['eye_gap'], ident['eye_y']
-    for side in (-1, 1):
-        ex = gap * side
-        hw = 0.095 * ident['eye_size']
-        upper = _ellipse(ex, ey, hw, 0.06 * open_, 0.25, np.pi, 2 * np.pi, 12)
-        lower_lid = _ellipse(ex, ey, hw, 0.03 * min(open_, 1.2), 0.25, 0,
-                             np.pi, 12)
-        eye = np.concatenate([upper, lower_lid])
-        fill(eye, (235, 235, 235))
-        r = min(0.032, 0.03 * open_ + 0.005)
-        fill(_ellipse(ex, ey + 0.003, 0.032, r, 0.26, n=14), ident['iris'])
-        fill(
-            _ellipse(ex, ey + 0.003, 0.013, min(r, 0.013), 0.27, n=8),
-            (15, 15, 15))
-        line(upper, dark, 0.014)
-        # brows: inner end, middle, outer end
-        up, inner = p['brow_up'], p['brow_in']
-        by = ey - 0.11 - 0.11 * up
-        brow = np.array(
-            [[0.055 * side - 0.015 * inner * side, by - 0.11 * inner, 0.28],
-             [0.13 * side, by - 0.02 - 0.01 * inner, 0.28],
-             [0.24 * side, by + 0.012 + 0.02 * inner, 0.27]])
-        line(brow, hair, ident['brow_w'])
-    # expression lines: between lowered brows, beside a smile
-    if p['brow_in'] < -0.3:
-        for side in (-1, 1):
-            line(
-                np.array([[0.03 * side, ey - 0.2, 0.3],
-                          [0.02 * side, ey - 0.12, 0.32]]), dark, 0.016)
-    fold = max(p['corner'], 0.) + 0.6 * p['upper_lip']
-    if fold > 0.3:
-        for side in (-1, 1):
-            line(
-                np.array([[0.09 * side, ey + 0.12, 0.33],
-                          [0.15 * side, ey + 0.2, 0.31],
-                          [0.17 * side, ey + 0.29, 0.3]]), shade,
-                0.018 * min(1., fold))
     if ident['glasses']:
         colour = ident['frame_colour']
         for side in (-1, 1):
@@ -393,23 +362,75 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
                                 [gap * side + 0.1, ey - 0.065, 0.3],
                                 [gap * side + 0.1, ey + 0.06, 0.3],
                                 [gap * side - 0.1, ey + 0.06, 0.3]])
-            loop(rim, colour, 0.014)
-        line(
+            front.loop(rim, colour, 0.014)
+        front.line(
             np.array([[-gap + 0.1, ey - 0.02, 0.32],
                       [gap - 0.1, ey - 0.02, 0.32]]), colour, 0.014)
-
-    # nose, its wrinkles
     nl = ident['nose_len']
-    line(
+    front.line(
         np.array([[0.0, ey + 0.02, 0.35], [-0.025, ey + 0.02 + nl, 0.45],
                   [0.02, ey + 0.04 + nl, 0.42]]), shade, 0.016)
+    return back, front
+
+
+def _eye_shapes(ident: dict, p: dict, blink: float) -> _Shapes:
+    """Eyes, brows and the lines between lowered brows or beside a smile."""
+    shapes = _Shapes()
+    skin, hair = ident['skin'], ident['hair']
+    shade = tuple(0.72 * c for c in skin)
+    dark = tuple(0.45 * c for c in skin)
+    # eyes: almond shaped opening, iris, lids
+    open_ = max(0.05, p['eye_open'] * blink) * ident['eye_size']
+    gap, ey = ident['eye_gap'], ident['eye_y']
+    up, inner = p['brow_up'], p['brow_in']
+    by = ey - 0.11 - 0.11 * up
+    hw = 0.095 * ident['eye_size']
+    r = min(0.032, 0.03 * open_ + 0.005)
+    for side in (-1, 1):
+        ex = gap * side
+        upper = _ellipse(ex, ey, hw, 0.06 * open_, 0.25, np.pi, 2 * np.pi, 12)
+        lower_lid = _ellipse(ex, ey, hw, 0.03 * min(open_, 1.2), 0.25, 0,
+                             np.pi, 12)
+        shapes.fill(np.concatenate([upper, lower_lid]), (235, 235, 235))
+        shapes.fill(
+            _ellipse(ex, ey + 0.003, 0.032, r, 0.26, n=14), ident['iris'])
+        shapes.fill(
+            _ellipse(ex, ey + 0.003, 0.013, min(r, 0.013), 0.27, n=8),
+            (15, 15, 15))
+        shapes.line(upper, dark, 0.014)
+        # brows: inner end, middle, outer end
+        brow = np.array(
+            [[0.055 * side - 0.015 * inner * side, by - 0.11 * inner, 0.28],
+             [0.13 * side, by - 0.02 - 0.01 * inner, 0.28],
+             [0.24 * side, by + 0.012 + 0.02 * inner, 0.27]])
+        shapes.line(brow, hair, ident['brow_w'])
+    if inner < -0.3:
+        for side in (-1, 1):
+            shapes.line(
+                np.array([[0.03 * side, ey - 0.2, 0.3],
+                          [0.02 * side, ey - 0.12, 0.32]]), dark, 0.016)
+    fold = max(p['corner'], 0.) + 0.6 * p['upper_lip']
+    if fold > 0.3:
+        for side in (-1, 1):
+            shapes.line(
+                np.array([[0.09 * side, ey + 0.12, 0.33],
+                          [0.15 * side, ey + 0.2, 0.31],
+                          [0.17 * side, ey + 0.29, 0.3]]), shade,
+                0.018 * min(1., fold))
+    return shapes
+
+
+def _mouth_shapes(ident: dict, p: dict) -> _Shapes:
+    """Nose wrinkles, then the lips between their corners."""
+    shapes = _Shapes()
+    dark = tuple(0.45 * c for c in ident['skin'])
+    ey = ident['eye_y']
     for k in range(3):
         if p['nose'] * 3 > k + 0.4:
             wy = ey + 0.0 + 0.028 * k
-            line(
+            shapes.line(
                 np.array([[-0.06, wy + 0.01, 0.33], [0, wy, 0.36],
                           [0.06, wy + 0.01, 0.33]]), dark, 0.016)
-
     # mouth: upper and lower lip curves between the corners
     my = ident['mouth_y'] - 0.04 * p['upper_lip']
     half = 0.16 * ident['mouth_w'] * (1 + 0.5 * p['stretch'])
@@ -428,17 +449,22 @@ def _draw_face(img: np.ndarray, cam: _Camera, ident: dict, p: dict,
     width = 0.036 * (1 - 0.6 * p['press'])
     if opening > 0.015:
         cavity = np.concatenate([up_pts, low_pts[::-1]])
-        fill(cavity, (35, 25, 50))
-        if p['corner'] > 0.3 or p['upper_lip'] > 0.3:  # upper teeth
+        shapes.fill(cavity, (35, 25, 50))
+        # teeth: the upper row in a smile, a sneer or a fearful grimace
+        # (lips stretched), the lower row too in the grimace
+        if p['corner'] > 0.3 or p['upper_lip'] > 0.3 or p['stretch'] > 0.5:
             teeth = np.stack([xs * 0.8, upper + 0.02, zs], 1)
-            line(teeth, (225, 225, 225), 0.025)
-        loop(cavity, lips, width)
+            shapes.line(teeth, (225, 225, 225), 0.025)
+        if p['stretch'] > 0.5:
+            teeth = np.stack([xs * 0.8, lower - 0.015, zs], 1)
+            shapes.line(teeth, (225, 225, 225), 0.02)
+        shapes.loop(cavity, lips, width)
     else:
-        line(up_pts, lips, width + 0.01)
+        shapes.line(up_pts, lips, width + 0.01)
     if ident['moustache']:
         top = np.stack([xs * 1.05, upper - 0.03, zs + 0.02], 1)
-        line(top, hair, 0.03)
-    cam.draw(img, ops)
+        shapes.line(top, ident['hair'], 0.03)
+    return shapes
 
 
 def render_frames(label: int,
@@ -487,6 +513,7 @@ def render_frames(label: int,
         for _ in range(3)
     ]
     style = np.array(ident['style'])
+    head, glasses_nose = _head_shapes(ident)
     t_all = np.linspace(0., 1., num_frames)
     for i in range(num_frames):
         t = t_all[i]
@@ -510,7 +537,9 @@ def render_frames(label: int,
                           0.03 * p['pitch'] * scene['scale']))
         cam = _Camera(yaw, pitch, roll, scale, centre, ident['face_w'])
         frame = back.copy()
-        _draw_face(frame, cam, ident, p, float(scene['blinks'][i]))
+        cam.draw(
+            frame, head + _eye_shapes(ident, p, float(scene['blinks'][i])) +
+            glasses_nose + _mouth_shapes(ident, p))
         gain = scene['gain'] * (1 + scene['gain_drift'] * (t - 0.5))
         out = frame.astype(np.float32) * (field * gain)
         if scene['noise'] > 0.5:

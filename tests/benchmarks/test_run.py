@@ -88,7 +88,10 @@ def test_quick_run_of_the_sections(tmp_path) -> None:
         assert results['data'][media]['input_shape'] == [1, 3, 16, 112, 112]
     paper = results['tta']['paper']['budgets']
     assert len(paper) == 1 and 0 <= paper[0]['uar'] <= 1
-    agree = results['tta']['bf16_agreement']
-    assert agree['clips'] == results['tta']['paper']['test_clips'] > 0
+    for name in ('demo', 'paper'):
+        agree = results['tta'][name]['bf16_agreement']
+        assert agree['clips'] == results['tta'][name]['test_clips'] > 0
+        assert agree['disagreements'] == round(agree['clips'] *
+                                               (1 - agree['top1_agreement']))
     if 'onnxrt' in results:
         assert results['onnxrt']['max_prob_diff'] < 1e-3

@@ -79,3 +79,52 @@ def test_scene_dynamics_neutral_onset_apex() -> None:
         assert 45 <= scene['jpeg_quality'] <= 95
     # some clips return towards neutral, most stay at the apex
     assert 3 <= offsets <= 30
+
+
+def _apex_mouth(name: str) -> tuple:
+    """Height and width (px) of the mouth's opening (cavity or teeth) at
+    the apex, and how many of its pixels are teeth, for one frontal,
+    evenly lit face."""
+    rng = np.random.default_rng(5)
+    ident = sample_identity(rng)
+    ident.update(style=(1., 1., 1.), glasses=0, moustache=False, beard=False)
+    scene = sample_scene(rng, 2)
+    scene.update(
+        intensity=np.ones(2),
+        blinks=np.ones(2),
+        talk=np.zeros(2),
+        yaw=0.,
+        pitch=0.,
+        roll=0.,
+        sway=np.zeros(3),
+        gain=1.,
+        gain_drift=0.,
+        light_slope=0.,
+        cast=(1., 1., 1.),
+        blur=0.,
+        noise=0.,
+        zoom=0.,
+        shift=(0., 0.),
+        drift=(0., 0.),
+        scale=0.7)
+    label = MAFW_CLASSES.index(name)
+    frame = list(render_frames(label, 2, rng, 160, ident, scene))[-1]
+    # Below the eyes (the whole head is in the frame at scale 0.7): the
+    # cavity's colour (BGR) and the teeth's white.
+    lower = frame[96:].astype(int)
+    teeth = np.abs(lower - 225).max(axis=2) < 25
+    opening = teeth | (np.abs(lower - (35, 25, 50)).max(axis=2) < 20)
+    rows, cols = np.nonzero(opening)
+    return (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1,
+            int(teeth.sum()))
+
+
+def test_fear_is_not_a_smaller_surprise() -> None:
+    # Surprise drops the jaw: a tall, narrow opening without teeth. Fear
+    # stretches the lips over both rows of teeth: wide and barely open.
+    s_height, s_width, s_teeth = _apex_mouth('surprise')
+    f_height, f_width, f_teeth = _apex_mouth('fear')
+    assert s_height > 0.8 * s_width
+    assert f_width > 1.25 * s_width
+    assert f_height < 0.3 * s_height
+    assert s_teeth == 0 and f_teeth > 20
