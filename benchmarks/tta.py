@@ -300,8 +300,7 @@ def rows(results: dict) -> List[List[str]]:
                 f", {rec['train_s']:.0f} s trained" +
                 ('; schedule ended' if rec['schedule_ended'] else '')
             ])
-    for name in CONFIGS:
-        agree = tta.get(name, {}).get('bf16_agreement')
+        agree = r.get('bf16_agreement')
         if agree:
             out.append([
                 f'bf16 vs fp32 top-1 agreement, trained {name} model', '',

@@ -297,6 +297,11 @@ class _Camera:
                               max(1, int(round(width * self.scale))), aa)
 
 
+def _skin_tones(skin: tuple) -> Tuple[tuple, tuple]:
+    """The skin's shadow (ears, neck, nose, folds) and crease colours."""
+    return tuple(0.72 * c for c in skin), tuple(0.45 * c for c in skin)
+
+
 class _Shapes(list):
     """Shapes ``(kind, points, colour, width)`` in drawing order, as
     :meth:`_Camera.draw` takes them."""
@@ -320,7 +325,7 @@ def _head_shapes(ident: dict) -> Tuple[_Shapes, _Shapes]:
     """
     back, front = _Shapes(), _Shapes()
     skin, hair = ident['skin'], ident['hair']
-    shade = tuple(0.72 * c for c in skin)
+    shade, _ = _skin_tones(skin)
     style = ident['hair_style']
     if style == 1:  # long hair behind the head
         back.fill(_ellipse(0, 0.08, 0.5, 0.6, -0.2), hair)
@@ -376,9 +381,8 @@ def _head_shapes(ident: dict) -> Tuple[_Shapes, _Shapes]:
 def _eye_shapes(ident: dict, p: dict, blink: float) -> _Shapes:
     """Eyes, brows and the lines between lowered brows or beside a smile."""
     shapes = _Shapes()
-    skin, hair = ident['skin'], ident['hair']
-    shade = tuple(0.72 * c for c in skin)
-    dark = tuple(0.45 * c for c in skin)
+    hair = ident['hair']
+    shade, dark = _skin_tones(ident['skin'])
     # eyes: almond shaped opening, iris, lids
     open_ = max(0.05, p['eye_open'] * blink) * ident['eye_size']
     gap, ey = ident['eye_gap'], ident['eye_y']
@@ -423,7 +427,7 @@ def _eye_shapes(ident: dict, p: dict, blink: float) -> _Shapes:
 def _mouth_shapes(ident: dict, p: dict) -> _Shapes:
     """Nose wrinkles, then the lips between their corners."""
     shapes = _Shapes()
-    dark = tuple(0.45 * c for c in ident['skin'])
+    _, dark = _skin_tones(ident['skin'])
     ey = ident['eye_y']
     for k in range(3):
         if p['nose'] * 3 > k + 0.4:

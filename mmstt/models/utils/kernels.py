@@ -253,5 +253,5 @@ def clips_per_chunk(x: torch.Tensor, clip_elements: int) -> int:
     """
     if not _auto(x):
         return x.shape[0]
-    itemsize = torch.empty((), dtype=compute_dtype(x)).element_size()
+    itemsize = compute_dtype(x).itemsize
     return max(1, CHUNK_BYTES // (clip_elements * itemsize))

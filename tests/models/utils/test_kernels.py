@@ -17,7 +17,7 @@ def spy(monkeypatch):
             calls.append(_name)
             return _fn(*args, **kwargs)
 
-        monkeypatch.setattr(kernels, f'{fn.__name__}', spied)
+        monkeypatch.setattr(kernels, fn.__name__, spied)
     return calls
 
 
