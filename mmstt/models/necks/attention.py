@@ -4,7 +4,6 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..utils import kernels
 
@@ -74,7 +73,7 @@ class Attention(nn.Module):
             kv = kernels.linear(x, weight[c:], b_kv).view(n, -1, 2, h, d)
             # (N, L, 2, H, d) -> 2 x (N, H, L, d)
             k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(
+        out = kernels.attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         # (N, H, L, d) -> (N, L, H, d) -> (N, L, C)
         out = out.transpose(1, 2).reshape(n, length, c)

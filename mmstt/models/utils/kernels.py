@@ -3,11 +3,11 @@
 
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
-backbone's frames (:func:`frames`), the linear layers (:func:`linear`) and
-how many clips go through the neck at once (:func:`clips_per_chunk`).
-Attention is always SDPA. The neck's switch ``kernel`` picks the rules for
-the duration of its forward, and the recognizer's for the whole model
-(:func:`use`):
+backbone's frames (:func:`frames`), the linear layers (:func:`linear`), the
+backend of SDPA (:func:`attention`) and how many clips go through the neck
+at once (:func:`clips_per_chunk`). The neck's switch ``kernel`` picks the
+rules for the duration of its forward, and the recognizer's for the whole
+model (:func:`use`):
 
 - ``'reference'``: contiguous frames, ``F.linear``, SDPA, the whole batch;
 - ``'auto'``: the rules below, each measured to be faster on the machine
@@ -33,7 +33,11 @@ Rules of ``'auto'``, CPU only:
 4. clips go through the neck in chunks whose largest intermediate tensor
    takes at most ``CHUNK_BYTES``: the allocator then reuses freed blocks
    instead of mapping (and zeroing) fresh pages from the OS for every
-   large tensor, and a chunk's tensors stay in cache between operations.
+   large tensor, and a chunk's tensors stay in cache between operations;
+5. bfloat16/float16 attention that autograd records runs SDPA's math
+   backend (matmul, softmax, matmul) where a probe at first use finds the
+   fused CPU kernel's forward+backward clearly slower on sequences of the
+   neck's size (its backward recomputes the weights block by block).
 """
 import contextlib
 import contextvars
@@ -43,10 +47,11 @@ from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 KERNELS = ('auto', 'reference')
 
-#: Speed-up a probe (rules 1 and 3) must show to pick its kernel.
+#: Speed-up a probe (rules 1, 3 and 5) must show to pick its kernel.
 PROBE_MIN_GAIN = 1.3
 #: Largest intermediate tensor of a neck chunk (rule 4), in bytes: half the
 #: 32 MiB above which glibc's malloc maps every block afresh from the OS.
@@ -174,6 +179,59 @@ def low_precision_is_emulated(dtype: torch.dtype) -> bool:
     x, w = _neck_sized(torch.float32, rows=256)
     slow = (lambda a, b: F.linear(a.to(dtype), b.to(dtype)))
     return _speedup(F.linear, slow, x, w) >= PROBE_MIN_GAIN
+
+
+@functools.lru_cache(maxsize=None)
+def math_attention_is_faster(dtype: torch.dtype) -> bool:
+    """Probe rule 5 once per dtype: is SDPA's math backend clearly faster
+    for a forward+backward pass here?
+
+    Args:
+        dtype (torch.dtype): ``torch.bfloat16`` or ``torch.float16``.
+
+    Returns:
+        bool: True if the math backend runs forward+backward of the neck's
+        temporal attention (400 sequences of 16 tokens, 8 heads of 64
+        channels) at least ``PROBE_MIN_GAIN`` times faster than the fused
+        kernel.
+    """
+    gen = torch.Generator().manual_seed(0)
+    qkv = [
+        torch.randn(400, 8, 16, 64, generator=gen).to(dtype).requires_grad_()
+        for _ in range(3)
+    ]
+
+    def forward_backward(backend: SDPBackend) -> None:
+        with torch.enable_grad(), sdpa_kernel(backend):
+            F.scaled_dot_product_attention(*qkv).sum().backward()
+
+    return _speedup(
+        functools.partial(forward_backward, SDPBackend.MATH),
+        functools.partial(forward_backward,
+                          SDPBackend.FLASH_ATTENTION)) >= PROBE_MIN_GAIN
+
+
+def attention(q: torch.Tensor,
+              k: torch.Tensor,
+              v: torch.Tensor,
+              dropout_p: float = 0.) -> torch.Tensor:
+    """``F.scaled_dot_product_attention`` with the selected backend.
+
+    Args:
+        q (torch.Tensor): Queries of shape ``(N, H, L_q, d)``.
+        k (torch.Tensor): Keys of shape ``(N, H, L, d)``.
+        v (torch.Tensor): Values of shape ``(N, H, L, d)``.
+        dropout_p (float): Dropout on the attention weights. Defaults to 0.
+
+    Returns:
+        torch.Tensor: Output of shape ``(N, H, L_q, d)``.
+    """
+    if (_auto(q) and torch.is_grad_enabled() and q.requires_grad
+            and low_precision(q)
+            and math_attention_is_faster(compute_dtype(q))):
+        with sdpa_kernel(SDPBackend.MATH):
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
 
 
 def upcast_linear(x: torch.Tensor,

@@ -120,6 +120,7 @@ def test_probes_time_without_autocast():
 def test_probes_answer_a_bool():
     assert isinstance(kernels.conv_beats_blas(), bool)
     assert isinstance(kernels.low_precision_is_emulated(torch.bfloat16), bool)
+    assert isinstance(kernels.math_attention_is_faster(torch.bfloat16), bool)
 
 
 def test_low_precision_and_bad_kernel():
@@ -145,3 +146,34 @@ def test_frames_layout_follows_the_rules(batch):
     assert torch.equal(fast, expect)
     assert fast.is_contiguous(memory_format=torch.channels_last)
     assert not fast.is_contiguous()
+
+
+@pytest.mark.parametrize('kernel, faster, dtype, grad, math', [
+    ('auto', True, torch.bfloat16, True, True),
+    ('auto', False, torch.bfloat16, True, False),
+    ('auto', True, torch.float32, True, False),
+    ('auto', True, torch.bfloat16, False, False),
+    ('reference', True, torch.bfloat16, True, False),
+])
+def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
+    monkeypatch.setattr(kernels, 'math_attention_is_faster',
+                        lambda dtype: faster)
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (
+        torch.randn(3, 2, 5, 8, generator=gen).to(dtype) for _ in range(3))
+    q.requires_grad_(grad)
+    with kernels.use(kernel):
+        out = kernels.attention(q, k, v)
+    expect = F.scaled_dot_product_attention(q, k, v)
+    assert out.dtype == dtype
+    assert torch.allclose(out.float(), expect.float(), atol=2e-2)
+    if grad:
+        # The fused CPU kernel records its own backward node; the math
+        # backend records the matmul of the weights with the values.
+        fused = 'Flash' in type(out.grad_fn).__name__
+        assert fused != math
+        out.float().square().sum().backward()
+        dq_auto = q.grad
+        q.grad = None
+        expect.float().square().sum().backward()
+        assert torch.allclose(dq_auto.float(), q.grad.float(), atol=5e-2)
