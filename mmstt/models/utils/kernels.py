@@ -34,10 +34,12 @@ Rules of ``'auto'``, CPU only:
    takes at most ``CHUNK_BYTES``: the allocator then reuses freed blocks
    instead of mapping (and zeroing) fresh pages from the OS for every
    large tensor, and a chunk's tensors stay in cache between operations;
-5. bfloat16/float16 attention that autograd records runs SDPA's math
-   backend (matmul, softmax, matmul) where a probe at first use finds the
-   fused CPU kernel's forward+backward clearly slower on sequences of the
-   neck's size (its backward recomputes the weights block by block).
+5. bfloat16/float16 attention that autograd records runs as matmul,
+   float32 softmax, matmul in the low-precision dtype
+   (:func:`matmul_attention`) where a probe at first use finds the fused
+   CPU kernel's forward+backward clearly slower on sequences of the neck's
+   size (its backward recomputes the weights block by block; SDPA's own
+   math backend computes in float32).
 """
 import contextlib
 import contextvars
@@ -47,7 +49,6 @@ from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 KERNELS = ('auto', 'reference')
 
@@ -181,19 +182,44 @@ def low_precision_is_emulated(dtype: torch.dtype) -> bool:
     return _speedup(F.linear, slow, x, w) >= PROBE_MIN_GAIN
 
 
+def matmul_attention(q: torch.Tensor,
+                     k: torch.Tensor,
+                     v: torch.Tensor,
+                     dropout_p: float = 0.) -> torch.Tensor:
+    """``F.scaled_dot_product_attention`` as two matmuls (rule 5).
+
+    The weights are computed in ``q``'s dtype, normalised by a float32
+    softmax and rounded back to ``v``'s dtype before the second product.
+
+    Args:
+        q (torch.Tensor): Queries of shape ``(N, H, L_q, d)``.
+        k (torch.Tensor): Keys of shape ``(N, H, L, d)``.
+        v (torch.Tensor): Values of shape ``(N, H, L, d)``.
+        dropout_p (float): Dropout on the attention weights. Defaults to 0.
+
+    Returns:
+        torch.Tensor: Output of shape ``(N, H, L_q, d)``.
+    """
+    # (N, H, L_q, d) @ (N, H, d, L) -> (N, H, L_q, L)
+    weights = (q * q.shape[-1]**-0.5) @ k.transpose(-2, -1)
+    weights = weights.softmax(-1, dtype=torch.float32).to(v.dtype)
+    if dropout_p > 0:
+        weights = F.dropout(weights, dropout_p)
+    return weights @ v
+
+
 @functools.lru_cache(maxsize=None)
-def math_attention_is_faster(dtype: torch.dtype) -> bool:
-    """Probe rule 5 once per dtype: is SDPA's math backend clearly faster
-    for a forward+backward pass here?
+def matmul_attention_is_faster(dtype: torch.dtype) -> bool:
+    """Probe rule 5 once per dtype: is :func:`matmul_attention` clearly
+    faster than SDPA for a forward+backward pass here?
 
     Args:
         dtype (torch.dtype): ``torch.bfloat16`` or ``torch.float16``.
 
     Returns:
-        bool: True if the math backend runs forward+backward of the neck's
-        temporal attention (400 sequences of 16 tokens, 8 heads of 64
-        channels) at least ``PROBE_MIN_GAIN`` times faster than the fused
-        kernel.
+        bool: True if :func:`matmul_attention` runs forward+backward of the
+        neck's temporal attention (400 sequences of 16 tokens, 8 heads of
+        64 channels) at least ``PROBE_MIN_GAIN`` times faster than SDPA.
     """
     gen = torch.Generator().manual_seed(0)
     qkv = [
@@ -201,21 +227,21 @@ def math_attention_is_faster(dtype: torch.dtype) -> bool:
         for _ in range(3)
     ]
 
-    def forward_backward(backend: SDPBackend) -> None:
-        with torch.enable_grad(), sdpa_kernel(backend):
-            F.scaled_dot_product_attention(*qkv).sum().backward()
+    def forward_backward(fn) -> None:
+        with torch.enable_grad():
+            fn(*qkv).sum().backward()
 
     return _speedup(
-        functools.partial(forward_backward, SDPBackend.MATH),
+        functools.partial(forward_backward, matmul_attention),
         functools.partial(forward_backward,
-                          SDPBackend.FLASH_ATTENTION)) >= PROBE_MIN_GAIN
+                          F.scaled_dot_product_attention)) >= PROBE_MIN_GAIN
 
 
 def attention(q: torch.Tensor,
               k: torch.Tensor,
               v: torch.Tensor,
               dropout_p: float = 0.) -> torch.Tensor:
-    """``F.scaled_dot_product_attention`` with the selected backend.
+    """``F.scaled_dot_product_attention`` with the selected kernel.
 
     Args:
         q (torch.Tensor): Queries of shape ``(N, H, L_q, d)``.
@@ -228,9 +254,8 @@ def attention(q: torch.Tensor,
     """
     if (_auto(q) and torch.is_grad_enabled() and q.requires_grad
             and low_precision(q)
-            and math_attention_is_faster(compute_dtype(q))):
-        with sdpa_kernel(SDPBackend.MATH):
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+            and matmul_attention_is_faster(compute_dtype(q))):
+        return matmul_attention(q, k, v, dropout_p)
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
 
 

@@ -120,7 +120,7 @@ def test_probes_time_without_autocast():
 def test_probes_answer_a_bool():
     assert isinstance(kernels.conv_beats_blas(), bool)
     assert isinstance(kernels.low_precision_is_emulated(torch.bfloat16), bool)
-    assert isinstance(kernels.math_attention_is_faster(torch.bfloat16), bool)
+    assert isinstance(kernels.matmul_attention_is_faster(torch.bfloat16), bool)
 
 
 def test_low_precision_and_bad_kernel():
@@ -156,7 +156,7 @@ def test_frames_layout_follows_the_rules(batch):
     ('reference', True, torch.bfloat16, True, False),
 ])
 def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
-    monkeypatch.setattr(kernels, 'math_attention_is_faster',
+    monkeypatch.setattr(kernels, 'matmul_attention_is_faster',
                         lambda dtype: faster)
     gen = torch.Generator().manual_seed(0)
     q, k, v = (
@@ -168,8 +168,8 @@ def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
     assert out.dtype == dtype
     assert torch.allclose(out.float(), expect.float(), atol=2e-2)
     if grad:
-        # The fused CPU kernel records its own backward node; the math
-        # backend records the matmul of the weights with the values.
+        # The fused CPU kernel records its own backward node; the matmul
+        # attention records the product of the weights with the values.
         fused = 'Flash' in type(out.grad_fn).__name__
         assert fused != math
         out.float().square().sum().backward()
@@ -177,3 +177,19 @@ def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
         q.grad = None
         expect.float().square().sum().backward()
         assert torch.allclose(dq_auto.float(), q.grad.float(), atol=5e-2)
+
+
+def test_matmul_attention_matches_sdpa_and_drops_weights():
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 8, generator=gen) for _ in range(3))
+    # first 2 queries against all 7 keys, as the last block's class tokens
+    out = kernels.matmul_attention(q[:, :, :2], k, v)
+    expect = F.scaled_dot_product_attention(q[:, :, :2], k, v)
+    assert out.shape == (2, 3, 2, 8)
+    assert torch.allclose(out, expect, atol=1e-6)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = kernels.matmul_attention(q, k, v)
+    assert low.dtype == torch.bfloat16
+    assert torch.allclose(
+        low.float(), F.scaled_dot_product_attention(q, k, v), atol=3e-2)
+    assert torch.count_nonzero(kernels.matmul_attention(q, k, v, 1.)) == 0
