@@ -4,8 +4,8 @@
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
 backbone's frames (:func:`frames`), the linear layers (:func:`linear`), the
-backend of SDPA (:func:`attention`) and how many clips go through the neck
-at once (:func:`clips_per_chunk`). The neck's switch ``kernel`` picks the
+attention (:func:`attention`) and how many clips go through the neck at
+once (:func:`clips_per_chunk`). The neck's switch ``kernel`` picks the
 rules for the duration of its forward, and the recognizer's for the whole
 model (:func:`use`):
 
@@ -252,8 +252,9 @@ def attention(q: torch.Tensor,
     Returns:
         torch.Tensor: Output of shape ``(N, H, L_q, d)``.
     """
-    if (_auto(q) and torch.is_grad_enabled() and q.requires_grad
-            and low_precision(q)
+    recorded = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (q, k, v))
+    if (_auto(q) and recorded and low_precision(q)
             and matmul_attention_is_faster(compute_dtype(q))):
         return matmul_attention(q, k, v, dropout_p)
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
