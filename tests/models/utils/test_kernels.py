@@ -148,14 +148,14 @@ def test_frames_layout_follows_the_rules(batch):
     assert not fast.is_contiguous()
 
 
-@pytest.mark.parametrize('kernel, faster, dtype, grad, math', [
+@pytest.mark.parametrize('kernel, faster, dtype, grad, matmul', [
     ('auto', True, torch.bfloat16, True, True),
     ('auto', False, torch.bfloat16, True, False),
     ('auto', True, torch.float32, True, False),
     ('auto', True, torch.bfloat16, False, False),
     ('reference', True, torch.bfloat16, True, False),
 ])
-def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
+def test_attention_kernel(monkeypatch, kernel, faster, dtype, grad, matmul):
     monkeypatch.setattr(kernels, 'matmul_attention_is_faster',
                         lambda dtype: faster)
     gen = torch.Generator().manual_seed(0)
@@ -171,7 +171,7 @@ def test_attention_backend(monkeypatch, kernel, faster, dtype, grad, math):
         # The fused CPU kernel records its own backward node; the matmul
         # attention records the product of the weights with the values.
         fused = 'Flash' in type(out.grad_fn).__name__
-        assert fused != math
+        assert fused != matmul
         out.float().square().sum().backward()
         dq_auto = q.grad
         q.grad = None
