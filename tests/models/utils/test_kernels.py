@@ -61,23 +61,35 @@ def test_upcast_linear_rounds_like_a_low_precision_gemm():
         torch.bfloat16
 
 
-@pytest.mark.parametrize('kernel, beats, autocast, expect', [
-    ('auto', True, False, ['conv']),
-    ('auto', False, False, []),
-    ('auto', True, True, ['upcast']),
-    ('reference', True, False, []),
-    ('reference', True, True, []),
+@pytest.mark.parametrize('kernel, beats, autocast, grad, expect', [
+    ('auto', True, False, False, ['conv']),
+    ('auto', True, False, True, ['conv']),
+    ('auto', False, False, False, []),
+    ('auto', True, True, False, ['upcast']),
+    ('auto', True, True, True, ['upcast']),
+    ('reference', True, False, False, []),
+    ('reference', True, True, False, []),
 ])
-def test_linear_dispatch(spy, monkeypatch, kernel, beats, autocast, expect):
+def test_linear_dispatch(spy, monkeypatch, kernel, beats, autocast, grad,
+                         expect):
     monkeypatch.setattr(kernels, 'conv_beats_blas', lambda: beats)
     monkeypatch.setattr(kernels, 'low_precision_is_emulated',
                         lambda dtype: beats)
-    x, w = torch.randn(6, 8), torch.randn(4, 8)
+    x, w = torch.randn(6, 8), torch.randn(4, 8, requires_grad=grad)
     with kernels.use(kernel), torch.autocast(
             'cpu', dtype=torch.bfloat16, enabled=autocast):
         out = kernels.linear(x, w)
     assert spy == expect
+    assert out.requires_grad == grad
     assert torch.allclose(out.float(), F.linear(x, w), atol=5e-2)
+
+
+def test_recorded_follows_grad_mode_and_skips_none():
+    leaf = torch.zeros(2, requires_grad=True)
+    assert kernels.recorded(torch.zeros(2), None, leaf)
+    assert not kernels.recorded(torch.zeros(2), None)
+    with torch.no_grad():
+        assert not kernels.recorded(leaf)
 
 
 def test_tracing_selects_the_reference_kernels(spy, monkeypatch):
