@@ -21,8 +21,8 @@ from mmengine.config import Config, ConfigDict
 __all__ = [
     'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'cpu_record',
     'machine_info', 'Contention', 'summarize', 'time_interleaved', 'ratio',
-    'throughput', 'throughput_row', 'merge', 'load_model_cfg', 'build_model',
-    'kernel_twin', 'make_batch', 'Bench'
+    'round_ratios', 'throughput', 'throughput_row', 'merge', 'load_model_cfg',
+    'build_model', 'kernel_twin', 'make_batch', 'Bench'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -132,14 +132,15 @@ class Contention:
         return max(0.0, (b1 - b0) - (o1 - o0)) / max((w1 - w0) * cores, 1e-9)
 
 
-def summarize(times: List[float]) -> Dict[str, float]:
-    """Median, minimum and maximum of timings.
+def summarize(times: List[float]) -> Dict[str, object]:
+    """Median, minimum and maximum of timings, and the timings.
 
     Args:
         times (list[float]): Elapsed seconds, at least one.
 
     Returns:
-        dict[str, float]: ``median_s``, ``min_s``, ``max_s``, ``repeats``.
+        dict: ``median_s``, ``min_s``, ``max_s``, ``repeats`` and ``times``
+        (the timings in their order).
     """
     if not times:
         raise ValueError('summarize() needs at least one timing')
@@ -147,7 +148,8 @@ def summarize(times: List[float]) -> Dict[str, float]:
         median_s=statistics.median(times),
         min_s=min(times),
         max_s=max(times),
-        repeats=len(times))
+        repeats=len(times),
+        times=list(times))
 
 
 def time_interleaved(fns: Dict[str, Callable[[], object]], warmup: int,
@@ -194,6 +196,27 @@ def ratio(timings: Dict[str, Dict[str, float]], slow: str, fast: str) -> float:
         float: ``median(slow) / median(fast)``.
     """
     return timings[slow]['median_s'] / timings[fast]['median_s']
+
+
+def round_ratios(timings: Dict[str, Dict[str, object]], slow: str,
+                 fast: str) -> List[float]:
+    """``slow``'s time over ``fast``'s in each round of the timing.
+
+    A round runs the candidates back to back, so each ratio compares them
+    under the same load; the spread of the ratios shows how far the
+    machine's noise moves the ratio of the medians.
+
+    Args:
+        timings (dict): Output of :func:`time_interleaved`.
+        slow (str): The baseline candidate.
+        fast (str): The candidate compared with it.
+
+    Returns:
+        list[float]: One ratio per round.
+    """
+    return [
+        s / f for s, f in zip(timings[slow]['times'], timings[fast]['times'])
+    ]
 
 
 def throughput(timings: Dict[str, Dict[str, float]],

@@ -20,7 +20,7 @@ from mmaction.models.common import (DividedSpatialAttentionWithNorm,
                                     FFNWithNorm)
 
 from mmstt.utils.flops import count_flops
-from .common import PRECISIONS, autocast, ratio, time_interleaved
+from .common import PRECISIONS, autocast, ratio, round_ratios, time_interleaved
 
 __all__ = [
     'MMActionDividedNeck', 'drop_path_rates', 'reference_like', 'run', 'rows',
@@ -176,8 +176,9 @@ def run(bench) -> Dict[str, object]:
     Returns:
         dict: Per precision and mode the ``timings`` of ``stt`` (the
         default kernels), ``stt_reference`` (``kernel='reference'``, when
-        the option exists) and ``mmaction``, and ``speedup`` (MMAction2's
-        time over each STT candidate's); ``flops`` per mode and candidate
+        the option exists) and ``mmaction``, ``speedup`` (MMAction2's
+        median time over each STT candidate's) and ``round_speedups`` (the
+        same ratio in each round); ``flops`` per mode and candidate
         (counted in fp32) and ``flop_ratio`` (MMAction2's over STT's).
     """
     s, cfg = bench.settings, bench.model_cfg['neck']
@@ -221,6 +222,10 @@ def run(bench) -> Dict[str, object]:
                 speedup={
                     k: ratio(timings, 'mmaction', k)
                     for k in candidates if k != 'mmaction'
+                },
+                round_speedups={
+                    k: round_ratios(timings, 'mmaction', k)
+                    for k in candidates if k != 'mmaction'
                 })
     for m in candidates.values():
         m.eval()
@@ -236,10 +241,13 @@ def rows(results: dict) -> List[List[str]]:
         for p in PRECISIONS:
             t = neck[p][mode]['timings']
             cpu = t['mmaction']['median_cpu_s'] / t['stt']['median_cpu_s']
+            rounds = neck[p][mode].get('round_speedups', {}).get('stt')
+            spread = (f'rounds {min(rounds):.2f}-{max(rounds):.2f}x, '
+                      if rounds else '')
             cells.append(f"{1e3 * t['stt']['median_s']:.0f} vs "
                          f"{1e3 * t['mmaction']['median_s']:.0f} ms = "
                          f"{neck[p][mode]['speedup']['stt']:.2f}x "
-                         f'(CPU time {cpu:.2f}x)')
+                         f'({spread}CPU time {cpu:.2f}x)')
         note = (f'MMAction2 time / STT time (target >= 1.5x); MMAction2 '
                 f"does {neck['flop_ratio'][mode]:.2f}x STT's FLOPs")
         if 'stt_reference' in neck['fp32'][mode]['speedup']:

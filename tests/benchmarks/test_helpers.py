@@ -21,6 +21,10 @@ def test_interleaving_and_ratio() -> None:
     assert common.ratio(timings, 'slow', 'fast') == 2.0
     with pytest.raises(ValueError):
         common.summarize([])
+    rounds = dict(
+        slow=common.summarize([3.0, 4.0, 1.0]),
+        fast=common.summarize([1.5, 1.0, 2.0]))
+    assert common.round_ratios(rounds, 'slow', 'fast') == [2.0, 4.0, 0.5]
 
 
 def test_throughput_figures_and_row() -> None:

@@ -81,7 +81,13 @@ def test_quick_run_of_the_sections(tmp_path) -> None:
     for p in ('fp32', 'bf16'):
         assert inf['achieved']['model'][p]['fraction_of_peak'] > 0
         for mode in ('forward', 'forward_backward'):
-            assert results['neck'][p][mode]['speedup']['stt'] > 0
+            entry = results['neck'][p][mode]
+            assert entry['speedup']['stt'] > 0
+            # --quick times one round, whose ratio is that of the medians.
+            assert entry['timings']['stt']['repeats'] == 1
+            assert entry['round_speedups']['stt'] == [
+                pytest.approx(entry['speedup']['stt'])
+            ]
     assert results['neck']['input_grad'] is True
     assert set(results['targets']) >= {'neck_forward_fp32'}
     for media in ('frames', 'video'):
