@@ -25,6 +25,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from mmstt.evaluation.metrics import dfer_scores
 from mmstt.testing import make_dfew_sample
 from .common import REPO_ROOT, autocast
 
@@ -39,23 +40,19 @@ CONFIGS = dict(
     paper=osp.join(REPO_ROOT, 'configs', 'stt_dfew_fold1.py'))
 
 
-def uar_war(preds: Sequence[int], labels: Sequence[int]) -> Dict[str, float]:
-    """Unweighted and weighted average recall of predictions.
+def uar_war(scores: Sequence[np.ndarray],
+            labels: Sequence[int]) -> Dict[str, float]:
+    """UAR and WAR of the top class of each clip, by the library's metric.
 
     Args:
-        preds (Sequence[int]): Predicted classes.
+        scores (Sequence[np.ndarray]): Class scores of each clip.
         labels (Sequence[int]): True classes.
 
     Returns:
-        dict[str, float]: ``uar`` (mean recall over the classes that occur
-        in ``labels``) and ``war`` (accuracy), as fractions.
+        dict[str, float]: ``uar`` and ``war``, as fractions.
     """
-    preds, labels = np.asarray(preds), np.asarray(labels)
-    if preds.shape != labels.shape or not len(labels):
-        raise ValueError(f'{len(preds)} predictions for {len(labels)} labels')
-    recalls = [(preds[labels == c] == c).mean() for c in np.unique(labels)]
-    return dict(
-        uar=float(np.mean(recalls)), war=float((preds == labels).mean()))
+    figures = dfer_scores(np.argmax(scores, 1), labels, len(scores[0]))
+    return dict(uar=figures['uar'], war=figures['war'])
 
 
 def predict(model: nn.Module, loader, precision: str) -> Dict[str, list]:
@@ -202,8 +199,7 @@ def train_to_budgets(config: str, data_root: str, work_dir: str,
 
     def evaluate(model: nn.Module) -> Dict[str, float]:
         out = predict(model, test_loader, 'fp32')
-        preds = [int(np.argmax(s)) for s in out['scores']]
-        return uar_war(preds, out['labels'])
+        return uar_war(out['scores'], out['labels'])
 
     hook = BudgetHook(budgets_s, evaluate)
     runner = Runner.from_cfg(cfg)
@@ -242,7 +238,7 @@ def agreement(model: nn.Module, loader) -> Dict[str, object]:
         clips=len(differ),
         disagreements=int(differ.sum()),
         max_abs_score_diff=float(np.abs(fp32 - bf16).max()),
-        uar=uar_war(fp32.argmax(1), out['labels'])['uar'])
+        uar=uar_war(fp32, out['labels'])['uar'])
 
 
 def run(bench) -> Dict[str, object]:

@@ -2,6 +2,7 @@
 """Helpers of the benchmark: timing, ratios, targets, report, budgets."""
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,12 +73,13 @@ def test_peak_keeps_the_better_measurement() -> None:
 
 
 def test_uar_war() -> None:
-    """UAR averages per-class recall; WAR is accuracy."""
-    figures = tta.uar_war([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 1, 2])
+    """UAR averages per-class recall of the top class; WAR is accuracy."""
+    scores = [np.eye(3)[c] for c in (0, 0, 1, 1, 1, 2)]
+    figures = tta.uar_war(scores, [0, 1, 1, 1, 1, 2])
     assert figures['war'] == pytest.approx(5 / 6)
     assert figures['uar'] == pytest.approx((1 + 3 / 4 + 1) / 3)
     with pytest.raises(ValueError):
-        tta.uar_war([0], [0, 1])
+        tta.uar_war(scores[:1], [0, 1])
 
 
 def test_budget_hook_evaluates_once_per_passed_budget() -> None:
