@@ -55,8 +55,8 @@ KERNELS = ('auto', 'reference')
 
 #: Speed-up the probes of rules 3 and 5 must show to pick their kernel.
 PROBE_MIN_GAIN = 1.3
-#: Speed-up the probe of rule 1 must show: it times the neck's own products,
-#: whose gain in the neck is within a few per cent of the probe's.
+#: Speed-up the probe of rule 1 must show: the least gain a rule is kept
+#: for, as the probe times the neck's own products.
 CONV_MIN_GAIN = 1.1
 #: Largest intermediate tensor of a neck chunk (rule 4), in bytes: half the
 #: 32 MiB above which glibc's malloc maps every block afresh from the OS.
@@ -107,11 +107,9 @@ def low_precision(x: torch.Tensor) -> bool:
     return compute_dtype(x) in (torch.bfloat16, torch.float16)
 
 
-def recorded(*tensors: Optional[torch.Tensor]) -> bool:
-    """Whether autograd records an operation on ``tensors`` (None skipped).
-    """
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad
-                                           for t in tensors)
+def recorded(*tensors: torch.Tensor) -> bool:
+    """Whether autograd records an operation on ``tensors``."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def conv1x1_linear(x: torch.Tensor,
