@@ -241,13 +241,12 @@ def rows(results: dict) -> List[List[str]]:
         for p in PRECISIONS:
             t = neck[p][mode]['timings']
             cpu = t['mmaction']['median_cpu_s'] / t['stt']['median_cpu_s']
-            rounds = neck[p][mode].get('round_speedups', {}).get('stt')
-            spread = (f'rounds {min(rounds):.2f}-{max(rounds):.2f}x, '
-                      if rounds else '')
+            rounds = neck[p][mode]['round_speedups']['stt']
             cells.append(f"{1e3 * t['stt']['median_s']:.0f} vs "
                          f"{1e3 * t['mmaction']['median_s']:.0f} ms = "
                          f"{neck[p][mode]['speedup']['stt']:.2f}x "
-                         f'({spread}CPU time {cpu:.2f}x)')
+                         f'(rounds {min(rounds):.2f}-{max(rounds):.2f}x, '
+                         f'CPU time {cpu:.2f}x)')
         note = (f'MMAction2 time / STT time (target >= 1.5x); MMAction2 '
                 f"does {neck['flop_ratio'][mode]:.2f}x STT's FLOPs")
         if 'stt_reference' in neck['fp32'][mode]['speedup']:
