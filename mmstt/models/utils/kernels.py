@@ -18,10 +18,12 @@ reference kernels run.
 
 Rules of ``'auto'``, CPU only:
 
-1. float32 linear layers run as a oneDNN 1x1 convolution where a probe at
-   first use finds it clearly faster than the BLAS ``F.linear`` calls on
-   the neck's products (the probe answers no where the BLAS runs at the
-   machine's FMA rate);
+1. float32 linear layers that autograd does not record run as a oneDNN
+   1x1 convolution where a probe at first use finds it clearly faster than
+   the BLAS ``F.linear`` calls on the neck's products (the probe answers no
+   where the BLAS runs at the machine's FMA rate; the convolution's
+   backward can be much slower than the BLAS's, so training keeps
+   ``F.linear``);
 2. the backbone's frames are in channels-last memory order (oneDNN's
    convolutions run faster in it, and the neck then reads its tokens
    without a copy);
@@ -321,7 +323,7 @@ def linear(x: torch.Tensor,
     """
     if _auto(x):
         if not low_precision(x):
-            if conv_beats_blas():
+            if not recorded(x, weight) and conv_beats_blas():
                 return conv1x1_linear(x, weight, bias)
         elif low_precision_is_emulated(compute_dtype(x)):
             return upcast_linear(x, weight, bias)
