@@ -221,7 +221,7 @@ def round_ratios(timings: Dict[str, Dict[str, object]], slow: str,
 
 def throughput(timings: Dict[str, Dict[str, float]],
                batch: int) -> Dict[str, object]:
-    """Clips/s and speed-ups of ``model/<p>`` (and ``reference/<p>``) runs.
+    """Clips/s and speed-ups of ``model/<p>`` and ``reference/<p>`` runs.
 
     Args:
         timings (dict): Output of :func:`time_interleaved`.
@@ -229,22 +229,20 @@ def throughput(timings: Dict[str, Dict[str, float]],
 
     Returns:
         dict: ``batch``, ``clips_per_s`` per precision, ``bf16_speedup``
-        and, with reference candidates, ``kernel_gain`` (reference time
-        over default time, per precision).
+        and ``kernel_gain`` (reference time over default time, per
+        precision).
     """
-    out: Dict[str, object] = dict(
+    return dict(
         batch=batch,
         clips_per_s={
             p: batch / timings[f'model/{p}']['median_s']
             for p in PRECISIONS
         },
-        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'))
-    if 'reference/fp32' in timings:
-        out['kernel_gain'] = {
+        bf16_speedup=ratio(timings, 'model/fp32', 'model/bf16'),
+        kernel_gain={
             p: ratio(timings, f'reference/{p}', f'model/{p}')
             for p in PRECISIONS
-        }
-    return out
+        })
 
 
 def throughput_row(what: str, figures: dict) -> List[str]:
@@ -257,12 +255,9 @@ def throughput_row(what: str, figures: dict) -> List[str]:
     Returns:
         list[str]: Figure, fp32, bf16, notes.
     """
-    cps, note = figures[
-        'clips_per_s'], f"bf16/fp32 {figures['bf16_speedup']:.2f}x"
-    if 'kernel_gain' in figures:
-        gain = figures['kernel_gain']
-        note += (f"; kernel='auto' over 'reference' {gain['fp32']:.2f}x / "
-                 f"{gain['bf16']:.2f}x")
+    cps, gain = figures['clips_per_s'], figures['kernel_gain']
+    note = (f"bf16/fp32 {figures['bf16_speedup']:.2f}x; kernel='auto' over "
+            f"'reference' {gain['fp32']:.2f}x / {gain['bf16']:.2f}x")
     return [
         f"{what} (clips/s, batch {figures['batch']})", f"{cps['fp32']:.2f}",
         f"{cps['bf16']:.2f}", note
@@ -324,8 +319,7 @@ def build_model(model_cfg: dict) -> nn.Module:
     return MODELS.build(copy.deepcopy(model_cfg)).eval()
 
 
-def kernel_twin(model: nn.Module, model_cfg: dict,
-                kernel: str) -> Optional[nn.Module]:
+def kernel_twin(model: nn.Module, model_cfg: dict, kernel: str) -> nn.Module:
     """The same model and weights with ``model.neck.kernel`` set.
 
     Args:
@@ -334,16 +328,10 @@ def kernel_twin(model: nn.Module, model_cfg: dict,
         kernel (str): ``'auto'`` or ``'reference'``.
 
     Returns:
-        nn.Module, optional: The twin in eval mode, or None when the neck
-        has no ``kernel`` option.
+        nn.Module: The twin in eval mode.
     """
     cfg = merge(copy.deepcopy(model_cfg), dict(neck=dict(kernel=kernel)))
-    try:
-        twin = build_model(cfg)
-    except TypeError as e:
-        if 'kernel' not in str(e):
-            raise
-        return None
+    twin = build_model(cfg)
     twin.load_state_dict(model.state_dict(), strict=True)
     return twin.eval()
 
@@ -392,8 +380,8 @@ class Bench:
 
     Attributes:
         model (nn.Module): The recognizer (random weights, eval mode).
-        reference (nn.Module | None): The same weights with
-            ``model.neck.kernel='reference'``; None without the option.
+        reference (nn.Module): The same weights with
+            ``model.neck.kernel='reference'``.
         data (dict): A packed batch of random clips.
     """
 

@@ -60,8 +60,8 @@ def run(bench) -> Dict[str, object]:
         dict: ``timings`` per candidate (``model/<precision>``,
         ``reference/<precision>``, ``backbone/<precision>``,
         ``neck/<precision>``), ``clips_per_s``, ``bf16_speedup``,
-        ``kernel_gain`` (reference time / default time, per precision;
-        absent without the kernel option) and ``flops`` (per part).
+        ``kernel_gain`` (reference time / default time, per precision)
+        and ``flops`` (per part).
     """
     model, data, s = bench.model, bench.data, bench.settings
     x = model.data_preprocessor(data, False)['inputs']
@@ -71,8 +71,7 @@ def run(bench) -> Dict[str, object]:
     fns = {}
     for p in PRECISIONS:
         fns[f'model/{p}'] = inference_step(model, data, p)
-        if bench.reference is not None:
-            fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
+        fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
         fns[f'backbone/{p}'] = _part(model.backbone, x, p)
         fns[f'neck/{p}'] = _part(model.neck, feats, p)
     timings = time_interleaved(fns, s['warmup'], s['repeats'])

@@ -175,8 +175,8 @@ def run(bench) -> Dict[str, object]:
 
     Returns:
         dict: Per precision and mode the ``timings`` of ``stt`` (the
-        default kernels), ``stt_reference`` (``kernel='reference'``, when
-        the option exists) and ``mmaction``, ``speedup`` (MMAction2's
+        default kernels), ``stt_reference`` (``kernel='reference'``) and
+        ``mmaction``, ``speedup`` (MMAction2's
         median time over each STT candidate's) and ``round_speedups`` (the
         same ratio in each round); ``flops`` per mode and candidate
         (counted in fp32) and ``flop_ratio`` (MMAction2's over STT's).
@@ -184,9 +184,10 @@ def run(bench) -> Dict[str, object]:
     s, cfg = bench.settings, bench.model_cfg['neck']
     torch.manual_seed(0)
     neck = bench.model.neck
-    candidates = dict(stt=neck, mmaction=reference_like(neck, cfg))
-    if bench.reference is not None:
-        candidates['stt_reference'] = bench.reference.neck
+    candidates = dict(
+        stt=neck,
+        mmaction=reference_like(neck, cfg),
+        stt_reference=bench.reference.neck)
     shape = (s['neck_batch'], cfg['in_channels'], cfg['num_frames'],
              *cfg['grid_size'])
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
@@ -249,10 +250,9 @@ def rows(results: dict) -> List[List[str]]:
                          f'CPU time {cpu:.2f}x)')
         note = (f'MMAction2 time / STT time (target >= 1.5x); MMAction2 '
                 f"does {neck['flop_ratio'][mode]:.2f}x STT's FLOPs")
-        if 'stt_reference' in neck['fp32'][mode]['speedup']:
-            note += "; kernel='reference' " + ' / '.join(
-                f"{neck[p][mode]['speedup']['stt_reference']:.2f}x"
-                for p in PRECISIONS)
+        note += "; kernel='reference' " + ' / '.join(
+            f"{neck[p][mode]['speedup']['stt_reference']:.2f}x"
+            for p in PRECISIONS)
         out.append([
             f"neck vs MMAction2, {mode.replace('_', '+')} "
             f"(batch {neck['batch']})", *cells, note

@@ -30,8 +30,7 @@ import torch
 _HERE = osp.dirname(osp.abspath(__file__))
 if sys.path and osp.abspath(sys.path[0] or '.') == _HERE:
     sys.path[0] = osp.dirname(_HERE)
-REPO_ROOT = osp.dirname(_HERE)
-MODEL_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'stt_r18.py')
+from benchmarks.common import MODEL_CONFIG, REPO_ROOT  # noqa: E402
 
 __all__ = ['SECTIONS', 'SETTINGS', 'parse_args', 'run', 'main']
 

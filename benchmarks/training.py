@@ -56,13 +56,10 @@ def run(bench) -> Dict[str, object]:
     Returns:
         dict: ``timings`` (``model/<precision>``,
         ``reference/<precision>``), ``clips_per_s``, ``bf16_speedup``,
-        ``kernel_gain`` (without the kernel option: absent) and the last
-        ``loss`` per candidate.
+        ``kernel_gain`` and the last ``loss`` per candidate.
     """
     s, data = bench.settings, bench.data
-    models = dict(model=bench.model)
-    if bench.reference is not None:
-        models['reference'] = bench.reference
+    models = dict(model=bench.model, reference=bench.reference)
     losses: Dict[str, float] = {}
     fns = {}
     for name, model in models.items():

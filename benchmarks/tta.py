@@ -251,7 +251,7 @@ def run(bench) -> Dict[str, object]:
 
     Returns:
         dict: Per config name the :func:`train_to_budgets` figures with
-        its ``bf16_agreement`` (or ``skipped``), and ``budgets_min``.
+        its ``bf16_agreement``, and ``budgets_min``.
     """
     s, args = bench.settings, bench.args
     budgets = sorted(args.tta_budgets)
@@ -263,9 +263,6 @@ def run(bench) -> Dict[str, object]:
         make_dfew_sample(root, seed=0, **s['tta_sample'])
         out['generate_s'] = time.perf_counter() - start
         for name, config in CONFIGS.items():
-            if not osp.isfile(config):
-                out[name] = dict(skipped=f'{config} does not exist')
-                continue
             result = train_to_budgets(config, root, osp.join(tmp, name),
                                       [60 * b for b in budgets],
                                       args.tta_workers, s['tta_batch'])
@@ -284,9 +281,6 @@ def rows(results: dict) -> List[List[str]]:
     tta, out = results['tta'], []
     for name in CONFIGS:
         r = tta.get(name, {})
-        if 'skipped' in r:
-            out.append([f'time to accuracy, {name}', '', '', r['skipped']])
-            continue
         for rec in r.get('budgets', []):
             out.append([
                 f"held-out UAR / WAR after {rec['budget_s'] / 60:g} min, "

@@ -6,43 +6,27 @@ where the fastest kernel depends on the machine: the memory layout of the
 backbone's frames (:func:`frames`), the linear layers (:func:`linear`), the
 attention (:func:`attention`) and how many clips go through the neck at
 once (:func:`clips_per_chunk`). The neck's switch ``kernel`` picks the
-rules for the duration of its forward, and the recognizer's for the whole
-model (:func:`use`):
+rules for its forward, the recognizer's for the whole model (:func:`use`):
+``'reference'`` runs contiguous frames, ``F.linear``, SDPA and the whole
+batch; ``'auto'`` runs the rules below, on CPU only and never while the
+model is exported or compiled. They change rounding only; what each gains
+on which CPU is in ``docs/model_zoo.md`` and ``docs/benchmarks.md``.
 
-- ``'reference'``: contiguous frames, ``F.linear``, SDPA, the whole batch;
-- ``'auto'``: the rules below, each measured to be faster on the machine
-  kinds it applies to (``docs/benchmarks.md``); they change rounding only.
-
-Outside a neck's forward, and while the model is exported or compiled, the
-reference kernels run.
-
-Rules of ``'auto'``, CPU only:
-
-1. float32 linear layers that autograd does not record run as a oneDNN
-   1x1 convolution where a probe at first use finds it clearly faster than
-   the BLAS ``F.linear`` calls on the neck's products (the probe answers no
-   where the BLAS runs at the machine's FMA rate; the convolution's
-   backward can be much slower than the BLAS's, so training keeps
-   ``F.linear``);
-2. the backbone's frames are in channels-last memory order (oneDNN's
-   convolutions run faster in it, and the neck then reads its tokens
-   without a copy);
+1. float32 linear layers that autograd does not record run as a oneDNN 1x1
+   convolution where a probe finds it faster than ``F.linear`` (its
+   backward can be much slower, so training keeps ``F.linear``);
+2. the backbone's frames are in channels-last memory order;
 3. bfloat16/float16 linear layers run as float32 GEMMs of the rounded
-   operands, the output rounded back, where a probe at first use finds the
-   machine's low-precision GEMM clearly slower than its float32 GEMM (a CPU
-   without native bfloat16 arithmetic emulates it); the products of
-   rounded operands are exact in float32, so only the order of the
-   float32 sums differs;
+   operands where a probe finds the low-precision GEMM slower (emulated);
+   the products of rounded operands are exact in float32;
 4. clips go through the neck in chunks whose largest intermediate tensor
-   takes at most ``CHUNK_BYTES``: the allocator then reuses freed blocks
-   instead of mapping (and zeroing) fresh pages from the OS for every
-   large tensor, and a chunk's tensors stay in cache between operations;
+   takes at most ``CHUNK_BYTES``, so that the allocator reuses blocks
+   instead of mapping fresh pages for every large tensor;
 5. bfloat16/float16 attention that autograd records runs as matmul,
-   float32 softmax, matmul in the low-precision dtype
-   (:func:`matmul_attention`) where a probe at first use finds the fused
-   CPU kernel's forward+backward clearly slower on sequences of the neck's
-   size (its backward recomputes the weights block by block; SDPA's own
-   math backend computes in float32).
+   float32 softmax, matmul (:func:`matmul_attention`) where a probe finds
+   the fused kernel's forward+backward slower.
+
+Each probe runs once, at first use, on operands of the neck's size.
 """
 import contextlib
 import contextvars
