@@ -59,9 +59,10 @@ class Attention(nn.Module):
         h, d = self.num_heads, self.head_dims
         weight, bias = self.qkv.weight, self.qkv.bias
         if num_queries is None:
-            # (N, L, 3C) -> (3, N, H, L, d)
+            # (N, L, 3C) -> (N, L, 3, H, d) -> 3 x (N, H, L, d); split on
+            # dim 2 so that autograd stacks the gradients in this layout
             qkv = kernels.linear(x, weight, bias).view(n, length, 3, h, d)
-            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+            q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
         else:
             # Queries of the first tokens from the first C rows of the
             # weight; keys and values of all tokens from the other 2C.
@@ -72,7 +73,7 @@ class Attention(nn.Module):
             q = q.view(n, length, h, d).transpose(1, 2)
             kv = kernels.linear(x, weight[c:], b_kv).view(n, -1, 2, h, d)
             # (N, L, 2, H, d) -> 2 x (N, H, L, d)
-            k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)
+            k, v = (t.transpose(1, 2) for t in kv.unbind(2))
         out = kernels.attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         # (N, H, L, d) -> (N, L, H, d) -> (N, L, C)
