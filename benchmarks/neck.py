@@ -170,11 +170,22 @@ def _forward_backward(module: nn.Module, x: torch.Tensor,
     return step
 
 
+def _precisions(settings: dict) -> List[str]:
+    """The precisions to time, from the ``neck_precisions`` setting."""
+    chosen = list(settings.get('neck_precisions', PRECISIONS))
+    unknown = [p for p in chosen if p not in PRECISIONS]
+    if unknown or not chosen:
+        raise ValueError(f'neck_precisions must be a non-empty subset of '
+                         f'{list(PRECISIONS)}, got {chosen}')
+    return [p for p in PRECISIONS if p in chosen]
+
+
 def run(bench) -> Dict[str, object]:
     """Time STT's neck and MMAction2's side by side.
 
     Returns:
-        dict: Per precision and mode the ``timings`` of ``stt`` (the
+        dict: Per precision timed (the ``neck_precisions`` setting) and
+        mode the ``timings`` of ``stt`` (the
         default kernels), ``stt_reference`` (``kernel='reference'``) and
         ``mmaction``, ``speedup`` (MMAction2's
         median time over each STT candidate's) and ``round_speedups`` (the
@@ -182,6 +193,7 @@ def run(bench) -> Dict[str, object]:
         (counted in fp32) and ``flop_ratio`` (MMAction2's over STT's).
     """
     s, cfg = bench.settings, bench.model_cfg['neck']
+    precisions = _precisions(s)
     torch.manual_seed(0)
     neck = bench.model.neck
     candidates = dict(
@@ -213,7 +225,7 @@ def run(bench) -> Dict[str, object]:
             m: f['mmaction'] / f['stt']
             for m, f in flops.items()
         })
-    for p in PRECISIONS:
+    for p in precisions:
         for mode, make in makers.items():
             fns = {k: make(m, x, p) for k, m in candidates.items()}
             timings = time_interleaved(fns, s['neck_warmup'],
@@ -236,10 +248,14 @@ def run(bench) -> Dict[str, object]:
 def rows(results: dict) -> List[List[str]]:
     """Table rows of this section."""
     neck = results['neck']
+    timed = [p for p in PRECISIONS if p in neck]
     out = []
     for mode in MODES:
         cells = []
         for p in PRECISIONS:
+            if p not in neck:
+                cells.append('-')
+                continue
             t = neck[p][mode]['timings']
             cpu = t['mmaction']['median_cpu_s'] / t['stt']['median_cpu_s']
             rounds = neck[p][mode]['round_speedups']['stt']
@@ -251,8 +267,8 @@ def rows(results: dict) -> List[List[str]]:
         note = (f'MMAction2 time / STT time (target >= 1.5x); MMAction2 '
                 f"does {neck['flop_ratio'][mode]:.2f}x STT's FLOPs")
         note += "; kernel='reference' " + ' / '.join(
-            f"{neck[p][mode]['speedup']['stt_reference']:.2f}x"
-            for p in PRECISIONS)
+            f"{p} {neck[p][mode]['speedup']['stt_reference']:.2f}x"
+            for p in timed)
         out.append([
             f"neck vs MMAction2, {mode.replace('_', '+')} "
             f"(batch {neck['batch']})", *cells, note
@@ -270,6 +286,5 @@ def targets(results: dict) -> Dict[str, Dict[str, object]]:
             target=1.5,
             what=f"STT neck / MMAction2 divided attention, "
             f"{mode.replace('_', '+')}, {p} (x)")
-        for p in PRECISIONS
-        for mode in MODES
+        for p in PRECISIONS if p in neck for mode in MODES
     }

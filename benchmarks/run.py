@@ -63,6 +63,8 @@ _SETTINGS = dict(
     neck_batch=(8, 1),
     neck_warmup=(1, 0),
     neck_repeats=(5, 1),
+    # A subset, e.g. ["fp32"], skips the other precision's neck rows.
+    neck_precisions=(('fp32', 'bf16'), ('fp32', 'bf16')),
     peak_sizes=((512, 1024, 2048), (256, )),
     peak_repeats=(5, 2),
     data_sample=(dict(clips_per_class=4, frame_size=224, write_videos=True),

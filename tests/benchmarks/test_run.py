@@ -56,6 +56,47 @@ def test_budgets_and_settings_are_parsed_and_checked() -> None:
             bench_run.parse_args(bad)
 
 
+def test_neck_precisions_subset(tmp_path, capsys) -> None:
+    """``neck_precisions`` times only the chosen precision; its rows show
+    '-' for the other and its targets cover only what was timed."""
+    out = tmp_path / 'results.json'
+    code = bench_run.main([
+        '--quick', '--sections', 'neck', '--threads', '1', '--set',
+        'neck_precisions=["fp32"]', '--out',
+        str(out)
+    ])
+    assert code == 0
+    neck = json.loads(out.read_text())['neck']
+    assert 'fp32' in neck and 'bf16' not in neck
+    targets = json.loads(out.read_text())['targets']
+    assert set(targets) == {'neck_forward_fp32', 'neck_forward_backward_fp32'}
+    rows = [
+        line for line in capsys.readouterr().out.splitlines()
+        if line.startswith('| neck vs MMAction2')
+    ]
+    assert len(rows) == 2
+    for line in rows:
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        assert cells[1].endswith('x)') and cells[2] == '-'
+        assert "kernel='reference' fp32 " in cells[3]
+        assert 'bf16' not in cells[3]
+
+
+def test_unknown_neck_precision_fails_the_section(tmp_path) -> None:
+    """A precision the benchmark does not know is an error of the section,
+    not a silently empty table."""
+    out = tmp_path / 'results.json'
+    code = bench_run.main([
+        '--quick', '--sections', 'neck', '--threads', '1', '--set',
+        'neck_precisions=["fp16"]', '--out',
+        str(out)
+    ])
+    results = json.loads(out.read_text())
+    assert code == 1 and 'neck' not in results
+    assert "neck_precisions must be a non-empty subset" in \
+        results['errors']['neck']
+
+
 @pytest.mark.slow
 def test_quick_run_of_the_sections(tmp_path) -> None:
     """A quick run of every section but memory fills the JSON."""
