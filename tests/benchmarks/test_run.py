@@ -18,16 +18,25 @@ def _check_cpu_record(record: dict) -> None:
     assert isinstance(record['amx_bf16'], bool) and record['cpu_capability']
 
 
-def test_selected_section_only(tmp_path, capsys) -> None:
-    """Only the chosen section runs; the JSON records CPU and settings."""
+def _quick_run(tmp_path, section: str, setting: str) -> tuple:
+    """Run one section of a quick benchmark on one thread.
+
+    Returns:
+        tuple: The exit code and the results JSON.
+    """
     out = tmp_path / 'results.json'
     code = bench_run.main([
-        '--quick', '--sections', 'peak', '--threads', '1', '--set',
-        'peak_sizes=[128]', '--out',
+        '--quick', '--sections', section, '--threads', '1', '--set', setting,
+        '--out',
         str(out)
     ])
+    return code, json.loads(out.read_text())
+
+
+def test_selected_section_only(tmp_path, capsys) -> None:
+    """Only the chosen section runs; the JSON records CPU and settings."""
+    code, results = _quick_run(tmp_path, 'peak', 'peak_sizes=[128]')
     assert code == 0
-    results = json.loads(out.read_text())
     assert not set(bench_run.SECTIONS) - {'peak'} & set(results)
     _check_cpu_record(results['machine'])
     _check_cpu_record(results['peak']['machine'])
@@ -59,17 +68,12 @@ def test_budgets_and_settings_are_parsed_and_checked() -> None:
 def test_neck_precisions_subset(tmp_path, capsys) -> None:
     """``neck_precisions`` times only the chosen precision; its rows show
     '-' for the other and its targets cover only what was timed."""
-    out = tmp_path / 'results.json'
-    code = bench_run.main([
-        '--quick', '--sections', 'neck', '--threads', '1', '--set',
-        'neck_precisions=["fp32"]', '--out',
-        str(out)
-    ])
+    code, results = _quick_run(tmp_path, 'neck', 'neck_precisions=["fp32"]')
     assert code == 0
-    neck = json.loads(out.read_text())['neck']
-    assert 'fp32' in neck and 'bf16' not in neck
-    targets = json.loads(out.read_text())['targets']
-    assert set(targets) == {'neck_forward_fp32', 'neck_forward_backward_fp32'}
+    assert 'fp32' in results['neck'] and 'bf16' not in results['neck']
+    assert set(results['targets']) == {
+        'neck_forward_fp32', 'neck_forward_backward_fp32'
+    }
     rows = [
         line for line in capsys.readouterr().out.splitlines()
         if line.startswith('| neck vs MMAction2')
@@ -85,13 +89,7 @@ def test_neck_precisions_subset(tmp_path, capsys) -> None:
 def test_unknown_neck_precision_fails_the_section(tmp_path) -> None:
     """A precision the benchmark does not know is an error of the section,
     not a silently empty table."""
-    out = tmp_path / 'results.json'
-    code = bench_run.main([
-        '--quick', '--sections', 'neck', '--threads', '1', '--set',
-        'neck_precisions=["fp16"]', '--out',
-        str(out)
-    ])
-    results = json.loads(out.read_text())
+    code, results = _quick_run(tmp_path, 'neck', 'neck_precisions=["fp16"]')
     assert code == 1 and 'neck' not in results
     assert "neck_precisions must be a non-empty subset" in \
         results['errors']['neck']
