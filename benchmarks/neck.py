@@ -172,7 +172,8 @@ def _forward_backward(module: nn.Module, x: torch.Tensor,
 
 def _precisions(settings: dict) -> List[str]:
     """The precisions to time, from the ``neck_precisions`` setting."""
-    chosen = list(settings.get('neck_precisions', PRECISIONS))
+    chosen = settings.get('neck_precisions', PRECISIONS)
+    chosen = [chosen] if isinstance(chosen, str) else list(chosen)
     unknown = [p for p in chosen if p not in PRECISIONS]
     if unknown or not chosen:
         raise ValueError(f'neck_precisions must be a non-empty subset of '
@@ -185,12 +186,12 @@ def run(bench) -> Dict[str, object]:
 
     Returns:
         dict: Per precision timed (the ``neck_precisions`` setting) and
-        mode the ``timings`` of ``stt`` (the
-        default kernels), ``stt_reference`` (``kernel='reference'``) and
-        ``mmaction``, ``speedup`` (MMAction2's
-        median time over each STT candidate's) and ``round_speedups`` (the
-        same ratio in each round); ``flops`` per mode and candidate
-        (counted in fp32) and ``flop_ratio`` (MMAction2's over STT's).
+        mode the ``timings`` of ``stt`` (the default kernels),
+        ``stt_reference`` (``kernel='reference'``) and ``mmaction``,
+        ``speedup`` (MMAction2's median time over each STT candidate's)
+        and ``round_speedups`` (the same ratio in each round); ``flops``
+        per mode and candidate (counted in fp32) and ``flop_ratio``
+        (MMAction2's over STT's).
     """
     s, cfg = bench.settings, bench.model_cfg['neck']
     precisions = _precisions(s)

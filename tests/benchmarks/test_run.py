@@ -65,10 +65,12 @@ def test_budgets_and_settings_are_parsed_and_checked() -> None:
             bench_run.parse_args(bad)
 
 
-def test_neck_precisions_subset(tmp_path, capsys) -> None:
-    """``neck_precisions`` times only the chosen precision; its rows show
-    '-' for the other and its targets cover only what was timed."""
-    code, results = _quick_run(tmp_path, 'neck', 'neck_precisions=["fp32"]')
+@pytest.mark.parametrize('setting', ['["fp32"]', '"fp32"'])
+def test_neck_precisions_subset(tmp_path, capsys, setting) -> None:
+    """``neck_precisions`` (a list, or one name) times only the chosen
+    precision; its rows show '-' for the other and its targets cover only
+    what was timed."""
+    code, results = _quick_run(tmp_path, 'neck', f'neck_precisions={setting}')
     assert code == 0
     assert 'fp32' in results['neck'] and 'bf16' not in results['neck']
     assert set(results['targets']) == {
