@@ -173,7 +173,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=[],
         metavar='KEY=VALUE',
         help='override entries of SETTINGS (VALUE in JSON), e.g. --set '
-        'repeats=3 neck_batch=4')
+        'repeats=3 neck_batch=4; neck_precisions=\'["fp32"]\' times the '
+        'neck in fp32 only (for CPUs that emulate bf16)')
     parser.add_argument(
         '--out',
         default=osp.join(REPO_ROOT, 'benchmarks', 'results.json'),
