@@ -172,7 +172,7 @@ def _forward_backward(module: nn.Module, x: torch.Tensor,
 
 def _precisions(settings: dict) -> List[str]:
     """The precisions to time, from the ``neck_precisions`` setting."""
-    chosen = settings.get('neck_precisions', PRECISIONS)
+    chosen = settings['neck_precisions']
     chosen = [chosen] if isinstance(chosen, str) else list(chosen)
     unknown = [p for p in chosen if p not in PRECISIONS]
     if unknown or not chosen:
@@ -246,15 +246,20 @@ def run(bench) -> Dict[str, object]:
     return out
 
 
+def _timed(neck: dict) -> List[str]:
+    """The precisions a neck result holds, in :data:`PRECISIONS` order."""
+    return [p for p in PRECISIONS if p in neck]
+
+
 def rows(results: dict) -> List[List[str]]:
     """Table rows of this section."""
     neck = results['neck']
-    timed = [p for p in PRECISIONS if p in neck]
+    timed = _timed(neck)
     out = []
     for mode in MODES:
         cells = []
         for p in PRECISIONS:
-            if p not in neck:
+            if p not in timed:
                 cells.append('-')
                 continue
             t = neck[p][mode]['timings']
@@ -287,5 +292,6 @@ def targets(results: dict) -> Dict[str, Dict[str, object]]:
             target=1.5,
             what=f"STT neck / MMAction2 divided attention, "
             f"{mode.replace('_', '+')}, {p} (x)")
-        for p in PRECISIONS if p in neck for mode in MODES
+        for p in _timed(neck)
+        for mode in MODES
     }
