@@ -19,10 +19,11 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 __all__ = [
-    'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'cpu_record',
-    'machine_info', 'Contention', 'summarize', 'time_interleaved', 'ratio',
-    'round_ratios', 'throughput', 'throughput_row', 'merge', 'load_model_cfg',
-    'build_model', 'kernel_twin', 'make_batch', 'Bench'
+    'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'forward_step',
+    'cpu_record', 'machine_info', 'Contention', 'summarize',
+    'time_interleaved', 'ratio', 'round_ratios', 'throughput',
+    'throughput_row', 'load_model_cfg', 'build_model', 'kernel_twin',
+    'make_batch', 'Bench'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -52,6 +53,19 @@ def autocast(precision: str, device: str = 'cpu') -> ContextManager:
     if precision == 'bf16':
         return torch.autocast(device, dtype=torch.bfloat16)
     raise ValueError(f'unknown precision {precision!r}; use {PRECISIONS}')
+
+
+def forward_step(module: nn.Module, x: torch.Tensor,
+                 precision: str) -> Callable[[], torch.Tensor]:
+    """A callable that runs ``module(x)`` for inference (eval mode,
+    ``torch.inference_mode`` and the autocast of ``precision``)."""
+
+    def step() -> torch.Tensor:
+        module.eval()
+        with torch.inference_mode(), autocast(precision):
+            return module(x)
+
+    return step
 
 
 def _cpuinfo(key: str) -> str:
@@ -264,32 +278,14 @@ def throughput_row(what: str, figures: dict) -> List[str]:
     ]
 
 
-def merge(cfg: dict, overrides: Optional[dict]) -> dict:
-    """Merge nested ``overrides`` into ``cfg`` in place.
-
-    Args:
-        cfg (dict): The config dict.
-        overrides (dict, optional): Values to set; nested dicts merge.
-
-    Returns:
-        dict: ``cfg``.
-    """
-    for key, value in (overrides or {}).items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-            merge(cfg[key], value)
-        else:
-            cfg[key] = value
-    return cfg
-
-
 def load_model_cfg(config: str = MODEL_CONFIG,
                    overrides: Optional[dict] = None) -> ConfigDict:
     """The ``model`` of a config file (built without loading weights).
 
     Args:
         config (str): Config path. Defaults to :data:`MODEL_CONFIG`.
-        overrides (dict, optional): Merged into the model dict. Defaults
-            to None.
+        overrides (dict, optional): Merged into the model dict (nested
+            dicts merge, as in ``ConfigDict.merge``). Defaults to None.
 
     Returns:
         ConfigDict: A copy of ``cfg.model``.
@@ -299,7 +295,9 @@ def load_model_cfg(config: str = MODEL_CONFIG,
     cfg = Config.fromfile(config)
     if 'model' not in cfg:
         raise KeyError(f'{config} defines no `model`')
-    return merge(copy.deepcopy(cfg.model), overrides)
+    model = copy.deepcopy(cfg.model)
+    model.merge(overrides or {})
+    return model
 
 
 def build_model(model_cfg: dict) -> nn.Module:
@@ -324,13 +322,14 @@ def kernel_twin(model: nn.Module, model_cfg: dict, kernel: str) -> nn.Module:
 
     Args:
         model (nn.Module): The recognizer built from ``model_cfg``.
-        model_cfg (dict): Its model dict.
+        model_cfg (ConfigDict): Its model dict.
         kernel (str): ``'auto'`` or ``'reference'``.
 
     Returns:
         nn.Module: The twin in eval mode.
     """
-    cfg = merge(copy.deepcopy(model_cfg), dict(neck=dict(kernel=kernel)))
+    cfg = copy.deepcopy(model_cfg)
+    cfg.merge(dict(neck=dict(kernel=kernel)))
     twin = build_model(cfg)
     twin.load_state_dict(model.state_dict(), strict=True)
     return twin.eval()

@@ -15,8 +15,8 @@ import torch
 import torch.nn as nn
 
 from mmstt.utils.flops import count_flops
-from .common import (PRECISIONS, autocast, throughput, throughput_row,
-                     time_interleaved)
+from .common import (PRECISIONS, autocast, forward_step, throughput,
+                     throughput_row, time_interleaved)
 
 __all__ = ['inference_step', 'run', 'finish', 'rows', 'targets']
 
@@ -42,17 +42,6 @@ def inference_step(model: nn.Module, data: dict,
     return step
 
 
-def _part(module: nn.Module, x: torch.Tensor,
-          precision: str) -> Callable[[], torch.Tensor]:
-    """A callable that runs ``module(x)`` for inference."""
-
-    def step() -> torch.Tensor:
-        with torch.inference_mode(), autocast(precision):
-            return module(x)
-
-    return step
-
-
 def run(bench) -> Dict[str, object]:
     """Time inference per precision and kernel choice, side by side.
 
@@ -72,8 +61,8 @@ def run(bench) -> Dict[str, object]:
     for p in PRECISIONS:
         fns[f'model/{p}'] = inference_step(model, data, p)
         fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
-        fns[f'backbone/{p}'] = _part(model.backbone, x, p)
-        fns[f'neck/{p}'] = _part(model.neck, feats, p)
+        fns[f'backbone/{p}'] = forward_step(model.backbone, x, p)
+        fns[f'neck/{p}'] = forward_step(model.neck, feats, p)
     timings = time_interleaved(fns, s['warmup'], s['repeats'])
     return dict(
         throughput(timings, len(data['inputs'])),

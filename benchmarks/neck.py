@@ -20,7 +20,8 @@ from mmaction.models.common import (DividedSpatialAttentionWithNorm,
                                     FFNWithNorm)
 
 from mmstt.utils.flops import count_flops
-from .common import PRECISIONS, autocast, ratio, round_ratios, time_interleaved
+from .common import (PRECISIONS, autocast, forward_step, ratio, round_ratios,
+                     time_interleaved)
 
 __all__ = [
     'MMActionDividedNeck', 'drop_path_rates', 'reference_like', 'run', 'rows',
@@ -142,18 +143,6 @@ def reference_like(neck: nn.Module, neck_cfg: dict) -> MMActionDividedNeck:
         drop_path_rates=drop_path_rates(neck)).eval()
 
 
-def _forward(module: nn.Module, x: torch.Tensor,
-             precision: str) -> Callable[[], torch.Tensor]:
-    """Inference forward pass."""
-
-    def step() -> torch.Tensor:
-        module.eval()
-        with torch.inference_mode(), autocast(precision):
-            return module(x)
-
-    return step
-
-
 def _forward_backward(module: nn.Module, x: torch.Tensor,
                       precision: str) -> Callable[[], None]:
     """Training forward and backward, with the input's gradient."""
@@ -208,7 +197,7 @@ def run(bench) -> Dict[str, object]:
         shapes = {k: tuple(m.eval()(x).shape) for k, m in candidates.items()}
     if len(set(shapes.values())) != 1:
         raise RuntimeError(f'neck output shapes differ: {shapes}')
-    makers = dict(forward=_forward, forward_backward=_forward_backward)
+    makers = dict(forward=forward_step, forward_backward=_forward_backward)
     flops = {
         mode: {
             k: count_flops(make(m, x, 'fp32'))['total']

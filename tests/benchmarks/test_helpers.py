@@ -47,11 +47,16 @@ def test_throughput_figures_and_row() -> None:
     ]
 
 
-def test_merge_and_cpu_record() -> None:
+def test_overrides_merge_and_cpu_record() -> None:
     """Nested overrides merge; the CPU record names model and flags."""
-    cfg = dict(neck=dict(depth=4, heads=8), head=1)
-    common.merge(cfg, dict(neck=dict(depth=1), head=2))
-    assert cfg == dict(neck=dict(depth=1, heads=8), head=2)
+    default = common.load_model_cfg()
+    cfg = common.load_model_cfg(
+        overrides=dict(neck=dict(depth=1), cls_head=dict(num_classes=3)))
+    assert cfg.neck.depth == 1 and cfg.cls_head.num_classes == 3
+    assert default.neck.depth != 1
+    # the other keys of the overridden dicts stay
+    assert cfg.neck.embed_dims == default.neck.embed_dims
+    assert cfg.cls_head.in_channels == default.cls_head.in_channels
     cpu = common.cpu_record()
     assert cpu['cpu_model'] and set(cpu['cpu_flags']) <= set(common.CPU_FLAGS)
     assert cpu['amx_bf16'] == ('amx_bf16' in cpu['cpu_flags'])
