@@ -62,6 +62,20 @@ def test_overrides_merge_and_cpu_record() -> None:
     assert cpu['amx_bf16'] == ('amx_bf16' in cpu['cpu_flags'])
 
 
+def test_peak_skips_sizes_too_slow_to_time() -> None:
+    """Sizes run ascending; one whose call would pass the cap is skipped."""
+    timed = peak.measure(torch.float32, [64, 32], repeats=1)
+    assert sorted(timed['gflops_by_size']) == ['32', '64']
+    assert timed['skipped_sizes'] == []
+    capped = peak.measure(torch.float32, [128, 32, 64], 1, max_call_s=1e-12)
+    assert list(capped['gflops_by_size']) == ['32']
+    assert capped['skipped_sizes'] == [64, 128]
+    assert capped['best_size'] == 32
+    results = dict(peak=dict(fp32=capped, bf16=timed))
+    note = peak.rows(results)[0][-1]
+    assert 'fp32 sizes [64, 128] skipped' in note and 'bf16 sizes' not in note
+
+
 def test_peak_keeps_the_better_measurement() -> None:
     """Per precision the higher peak wins; all peaks are kept."""
     first = dict(fp32=dict(peak_gflops=10.0), bf16=dict(peak_gflops=50.0))
