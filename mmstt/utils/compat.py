@@ -25,6 +25,15 @@ Repairs made here:
    only (the process-wide allowlist is left as the user set it), and errors
    that name the file and its size.
 
+3. mmengine 0.10.7's ``LoggerHook.after_test_epoch`` dumps the test
+   metrics to ``<log_dir>/<timestamp>.json`` on every rank, and the ranks
+   share the timestamp, so in a multi-process test they write the same
+   file at once and can leave it unreadable (extra bytes of the longer
+   write after the shorter one). mmengine fixed the same race for the
+   scalar logs (https://github.com/open-mmlab/mmengine/pull/124) but not
+   for this dump. The hook is wrapped so that only the main process
+   dumps; the other ranks still log the line.
+
 The known harmless upstream warnings are silenced, each with its reason,
 by :mod:`mmstt.utils.upstream_warnings`.
 
@@ -153,6 +162,31 @@ def _register_local_loader() -> None:
         prefixes='', loader=load_from_local, force=True)
 
 
+# ---------------------------------------------------------------------------
+# 3. LoggerHook.after_test_epoch dumps the test metrics on every rank
+#    (the race of mmengine PR #124, left in the test-epoch dump)
+# ---------------------------------------------------------------------------
+def _dump_test_metrics_on_main_process() -> None:
+    from mmengine import dist
+    from mmengine.hooks import LoggerHook
+    dump_everywhere = LoggerHook.after_test_epoch
+    if getattr(dump_everywhere, '__mmstt_repaired__', False):
+        return
+
+    def after_test_epoch(self: LoggerHook,
+                         runner: Any,
+                         metrics: Optional[dict] = None) -> None:
+        if dist.is_main_process():
+            return dump_everywhere(self, runner, metrics)
+        _, log_str = runner.log_processor.get_log_after_epoch(
+            runner, len(runner.test_dataloader), 'test', with_non_scalar=True)
+        runner.logger.info(log_str)
+
+    after_test_epoch.__doc__ = dump_everywhere.__doc__
+    after_test_epoch.__mmstt_repaired__ = True
+    LoggerHook.after_test_epoch = after_test_epoch
+
+
 _APPLIED = False
 
 
@@ -164,6 +198,7 @@ def apply_all() -> None:
     filter_upstream_warnings()
     install_drn_placeholder()
     _register_local_loader()
+    _dump_test_metrics_on_main_process()
     _APPLIED = True
 
 

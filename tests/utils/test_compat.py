@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the stack repairs in :mod:`mmstt.utils.compat`."""
+import json
 import os
 import os.path as osp
 import pickle
@@ -7,15 +8,17 @@ import pickletools
 import sys
 import zipfile
 
+import mmengine.dist
 import numpy as np
 import pytest
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmstt  # noqa: F401  (applies the repairs)
-from mmstt.testing.toy_runner import build_toy_runner
+from mmstt.testing.toy_runner import ToyPoints, build_toy_runner
 from mmstt.utils import compat, mmstt_safe_globals
 
 
@@ -212,3 +215,42 @@ def test_missing_checkpoint_names_file(tmp_path):
     missing = tmp_path / 'nope.pth'
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         compat.load_from_local(str(missing))
+
+
+# ------------------------------------------- test metrics dump, rank 0 only
+class _CountMetric(BaseMetric):
+    """Counts the test samples."""
+
+    def process(self, data_batch, data_samples) -> None:
+        self.results.append(len(data_samples))
+
+    def compute_metrics(self, results: list) -> dict:
+        return dict(samples=float(sum(results)))
+
+
+@pytest.mark.parametrize('main_process', [True, False])
+def test_test_metrics_json_written_by_the_main_process_only(
+        tmp_path, monkeypatch, main_process):
+    runner = build_toy_runner(
+        str(tmp_path),
+        1,
+        f'toy_test_dump_{main_process}',
+        test_dataloader=dict(
+            dataset=ToyPoints(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=4,
+            num_workers=0),
+        test_cfg=dict(),
+        test_evaluator=_CountMetric())
+    if not main_process:
+        # What every rank but 0 sees in a multi-process test.
+        monkeypatch.setattr(mmengine.dist, 'is_main_process', lambda: False)
+    runner.test()
+    path = osp.join(runner.log_dir, f'{runner.timestamp}.json')
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        assert 'Epoch(test) [4/4]' in f.read()  # every rank logs the line
+    assert osp.isfile(path) == main_process
+    if main_process:
+        with open(path) as f:
+            assert json.load(f)['samples'] == len(ToyPoints())
