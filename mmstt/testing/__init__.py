@@ -8,7 +8,7 @@ from .faces import (EXPRESSION_APEX, NEUTRAL_FACE, expression_params,
 from .order_task import (ORDER_STT, build_order_stt, make_order_clips,
                          order_logits, train_order_stt)
 from .released_layouts import make_ferv39k_sample, make_mafw_sample
-from .toy_runner import ToyLinear, ToyPoints, build_toy_runner
+from .toy_runner import ToyLinear, ToyPoints, build_toy_runner, toy_dataloader
 
 __all__ = [
     'AFEW_CLASS_FOLDERS', 'EXPRESSION_APEX', 'SMALL_DFEW_SAMPLE',
@@ -17,5 +17,5 @@ __all__ = [
     'make_dfew_sample', 'make_order_clips', 'order_logits', 'render_clip',
     'render_frames', 'sample_identity', 'sample_scene', 'train_order_stt',
     'make_ferv39k_sample', 'make_mafw_sample', 'ToyLinear', 'ToyPoints',
-    'build_toy_runner'
+    'build_toy_runner', 'toy_dataloader'
 ]

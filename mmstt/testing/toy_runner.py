@@ -6,7 +6,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-__all__ = ['ToyPoints', 'ToyLinear', 'build_toy_runner']
+__all__ = ['ToyPoints', 'ToyLinear', 'toy_dataloader', 'build_toy_runner']
 
 
 class ToyPoints(Dataset):
@@ -41,6 +41,23 @@ class ToyLinear(BaseModel):
         return logits
 
 
+def toy_dataloader(shuffle: bool = True) -> dict:
+    """The Runner's dataloader config of :class:`ToyPoints` (batch 4).
+
+    Args:
+        shuffle (bool): Shuffle the points. Defaults to True.
+
+    Returns:
+        dict: A ``*_dataloader`` config.
+    """
+    return dict(
+        dataset=ToyPoints(),
+        sampler=dict(type='DefaultSampler', shuffle=shuffle),
+        collate_fn=dict(type='default_collate'),
+        batch_size=4,
+        num_workers=0)
+
+
 def build_toy_runner(work_dir: str, max_epochs: int, experiment_name: str,
                      **kwargs) -> Runner:
     """A Runner training :class:`ToyLinear` on :class:`ToyPoints`.
@@ -58,12 +75,7 @@ def build_toy_runner(work_dir: str, max_epochs: int, experiment_name: str,
     return Runner(
         model=ToyLinear(),
         work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=ToyPoints(),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-            batch_size=4,
-            num_workers=0),
+        train_dataloader=toy_dataloader(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(

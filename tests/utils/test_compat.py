@@ -18,7 +18,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmstt  # noqa: F401  (applies the repairs)
-from mmstt.testing.toy_runner import ToyPoints, build_toy_runner
+from mmstt.testing.toy_runner import (ToyPoints, build_toy_runner,
+                                      toy_dataloader)
 from mmstt.utils import compat, mmstt_safe_globals
 
 
@@ -235,12 +236,7 @@ def test_test_metrics_json_written_by_the_main_process_only(
         str(tmp_path),
         1,
         f'toy_test_dump_{main_process}',
-        test_dataloader=dict(
-            dataset=ToyPoints(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=4,
-            num_workers=0),
+        test_dataloader=toy_dataloader(shuffle=False),
         test_cfg=dict(),
         test_evaluator=_CountMetric())
     if not main_process:
