@@ -101,9 +101,11 @@ def test_recomputed_weights_equal_multihead_attention():
     assert weights.shape == (3, 4, 7, 7)
     assert torch.allclose(weights.float(), ref_weights, atol=1e-5)
     assert torch.allclose(out.float(), ref_out, atol=1e-5)
-    # The production (SDPA) output equals the recomputation to 1e-5.
-    assert (out.float() - actual).abs().max() <= 1e-5
-    assert (out[:, :1].float() - first).abs().max() <= 1e-5
+    # The production (SDPA) output equals the recomputation to float32
+    # rounding (outputs up to about 6 here; SDPA's AVX-512 kernel rounds
+    # differently from the AVX2 one).
+    assert torch.allclose(actual, out.float(), rtol=1e-5, atol=1e-5)
+    assert torch.allclose(first, out[:, :1].float(), rtol=1e-5, atol=1e-5)
 
 
 def test_rollout_formula():

@@ -157,7 +157,7 @@ def test_top_class_of_a_trained_model_follows_the_segments(tmp_path):
     classes, size, frames = (0, 4), 32, 8
     detector = YuNetDetector()
     clips, labels = [], []
-    for k in range(70):
+    for k in range(140):
         for label in classes:
             crops = _face_crops(
                 face_video_frames([label], frames, seed=1000 + 2 * k + label),

@@ -233,11 +233,26 @@ class ResNetTokenizer(BaseModule):
         if x.dim() != 5:
             raise ValueError('ResNetTokenizer expects clips of shape '
                              f'(B, C, T, H, W), got {tuple(x.shape)}')
-        b, t = x.shape[0], x.shape[2]
+        b, _, t, h, w = x.shape
         # (B, C, T, H, W) -> (B*T, C, H, W)
-        x = kernels.frames(x)
+        frames = kernels.frames(x)
+        # The stem's output is a frame's largest tensor. BN in training mode
+        # normalises by the statistics of all frames, so they go at once.
+        # (not len(): it would pin an exported model's batch size)
+        total = frames.shape[0]
+        stem_elements = self.conv1.out_channels * (h // 2) * (w // 2)
+        step = total if self.training else kernels.per_chunk(
+            frames, stem_elements)
+        if step >= total:
+            x = self.trunk(frames)
+        else:
+            x = torch.cat([self.trunk(chunk) for chunk in frames.split(step)])
+        # (B*T, C', h, w) -> (B, T, C', h, w) -> (B, C', T, h, w)
+        return x.reshape(b, t, *x.shape[1:]).transpose(1, 2)
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem and stages: frames ``(N, C, H, W)`` -> ``(N, C', h, w)``."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for i in range(1, self.out_stage + 1):
             x = getattr(self, f'layer{i}')(x)
-        # (B*T, C', h, w) -> (B, T, C', h, w) -> (B, C', T, h, w)
-        return x.reshape(b, t, *x.shape[1:]).transpose(1, 2)
+        return x

@@ -68,7 +68,10 @@ class Attention(nn.Module):
             # weight; keys and values of all tokens from the other 2C.
             b_q, b_kv = (None, None) if bias is None else (bias[:c], bias[c:])
             length = num_queries
-            q = kernels.linear(x[:, :length], weight[:c], b_q)
+            # (N, n_q, C) -> (N*n_q, C): as a 2-D input, one GEMM (F.linear
+            # broadcasts the weight over N for a strided 3-D slice)
+            q = kernels.linear(x[:, :length].reshape(n * length, c),
+                               weight[:c], b_q)
             # (N, n_q, C) -> (N, H, n_q, d)
             q = q.view(n, length, h, d).transpose(1, 2)
             kv = kernels.linear(x, weight[c:], b_kv).view(n, -1, 2, h, d)

@@ -195,7 +195,7 @@ class SpatioTemporalTransformer(BaseModule):
             b, _, t, h, w = x.shape
             hidden = self.blocks[0].mlp.fc1.out_features
             tokens = t * (h * w + (self.cls_token is not None))
-            clips = kernels.clips_per_chunk(x, tokens * hidden)
+            clips = kernels.per_chunk(x, tokens * hidden)
             if clips >= b:
                 # No split: x.split(B) leaves a guard that pins a dynamic
                 # batch size to its example value in torch.export / ONNX.

@@ -4,13 +4,14 @@
 The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
 backbone's frames (:func:`frames`), the linear layers (:func:`linear`), the
-attention (:func:`attention`) and how many clips go through the neck at
-once (:func:`clips_per_chunk`). The neck's switch ``kernel`` picks the
-rules for its forward, the recognizer's for the whole model (:func:`use`):
-``'reference'`` runs contiguous frames, ``F.linear``, SDPA and the whole
-batch; ``'auto'`` runs the rules below, on CPU only and never while the
-model is exported or compiled. They change rounding only; what each gains
-on which CPU is in ``docs/model_zoo.md`` and ``docs/benchmarks.md``.
+attention (:func:`attention`) and how many clips (neck) or frames
+(backbone) go through at once (:func:`per_chunk`). The neck's switch
+``kernel`` picks the rules for its forward, the recognizer's for the whole
+model (:func:`use`): ``'reference'`` runs contiguous frames, ``F.linear``,
+SDPA and the whole batch; ``'auto'`` runs the rules below, on CPU only
+and never while the model is exported or compiled. They change rounding
+only; what each gains on which CPU is in ``docs/model_zoo.md`` and
+``docs/benchmarks.md``.
 
 1. float32 linear layers that autograd does not record run as a oneDNN 1x1
    convolution where a probe finds it faster than ``F.linear`` (its
@@ -19,9 +20,10 @@ on which CPU is in ``docs/model_zoo.md`` and ``docs/benchmarks.md``.
 3. bfloat16/float16 linear layers run as float32 GEMMs of the rounded
    operands where a probe finds the low-precision GEMM slower (emulated);
    the products of rounded operands are exact in float32;
-4. clips go through the neck in chunks whose largest intermediate tensor
-   takes at most ``CHUNK_BYTES``, so that the allocator reuses blocks
-   instead of mapping fresh pages for every large tensor;
+4. clips go through the neck, and frames through the backbone in eval
+   mode, in chunks whose largest intermediate tensor takes at most
+   ``CHUNK_BYTES``, so that the allocator reuses blocks instead of mapping
+   fresh pages for every large tensor;
 5. bfloat16/float16 attention that autograd records runs as matmul,
    float32 softmax, matmul (:func:`matmul_attention`) where a probe finds
    the fused kernel's forward+backward slower.
@@ -44,7 +46,7 @@ PROBE_MIN_GAIN = 1.3
 #: Speed-up the probe of rule 1 must show: the least gain a rule is kept
 #: for, as the probe times the neck's own products.
 CONV_MIN_GAIN = 1.1
-#: Largest intermediate tensor of a neck chunk (rule 4), in bytes: half the
+#: Largest intermediate tensor of a chunk (rule 4), in bytes: half the
 #: 32 MiB above which glibc's malloc maps every block afresh from the OS.
 CHUNK_BYTES = 16 * 2**20
 
@@ -329,19 +331,21 @@ def frames(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(b * t, c, h, w)
 
 
-def clips_per_chunk(x: torch.Tensor, clip_elements: int) -> int:
-    """How many clips of ``x`` the neck processes at once (rule 4).
+def per_chunk(x: torch.Tensor, elements: int) -> int:
+    """How many entries of ``x``'s first dimension go through at once
+    (rule 4).
 
     Args:
-        x (torch.Tensor): Neck input of shape ``(B, C_in, T, h, w)``.
-        clip_elements (int): Elements of the largest intermediate tensor of
-            one clip.
+        x (torch.Tensor): Input batched along its first dimension (clips
+            into the neck, frames into the backbone).
+        elements (int): Elements of the largest intermediate tensor of one
+            entry.
 
     Returns:
-        int: ``B`` under the reference rules, else the clips whose largest
-        intermediate takes at most ``CHUNK_BYTES`` (at least one).
+        int: ``len(x)`` under the reference rules, else the entries whose
+        largest intermediate takes at most ``CHUNK_BYTES`` (at least one).
     """
     if not _auto(x):
         return x.shape[0]
     itemsize = compute_dtype(x).itemsize
-    return max(1, CHUNK_BYTES // (clip_elements * itemsize))
+    return max(1, CHUNK_BYTES // (elements * itemsize))

@@ -135,6 +135,41 @@ def test_auto_kernels_give_the_reference_output():
     assert fast.permute(0, 2, 3, 4, 1).is_contiguous()
 
 
+def test_auto_kernels_chunk_frames_in_eval_mode_only(monkeypatch):
+    """Rule 4 in the backbone: in eval mode the frames go through the
+    trunk in chunks of the byte budget, with the unchunked output; in
+    training mode BN needs every frame's statistics, so they go at once."""
+    from mmstt.models.utils import kernels
+    model = ResNetTokenizer(out_stage=2, base_channels=16)
+    x = torch.randn(2, 3, 5, 32, 32)  # 10 frames
+    # the stem's output: 16 x 16 x 16 float32 elements per frame
+    monkeypatch.setattr(kernels, 'CHUNK_BYTES', 3 * 16 * 16 * 16 * 4)
+    sizes = []
+    trunk = model.trunk
+
+    def spy(frames):
+        sizes.append(len(frames))
+        return trunk(frames)
+
+    monkeypatch.setattr(model, 'trunk', spy)
+    with torch.no_grad():
+        ref = model.eval()(x)
+        assert sizes == [10]
+        with kernels.use('auto'):
+            fast = model(x)
+    assert sizes == [10, 3, 3, 3, 1]
+    assert torch.allclose(fast, ref, atol=1e-5)
+
+    twin = ResNetTokenizer(out_stage=2, base_channels=16)
+    twin.load_state_dict(model.state_dict())
+    sizes.clear()
+    with kernels.use('auto'):
+        out = model.train()(x)
+    assert sizes == [10]
+    assert torch.allclose(out, twin.train()(x), atol=1e-5)
+    assert torch.allclose(model.bn1.running_mean, twin.bn1.running_mean)
+
+
 def test_frozen_stages_and_norm_eval():
     model = ResNetTokenizer(out_stage=3, frozen_stages=1)
     model.train()

@@ -429,6 +429,24 @@ def test_attention_module_contract():
     assert torch.allclose(first, expect[:, :2], atol=1e-5)
 
 
+@pytest.mark.parametrize('kernel', kernels.KERNELS)
+@pytest.mark.parametrize('mode', ['inference_mode', 'frozen'])
+def test_first_token_queries_run_as_one_gemm(kernel, mode):
+    """The queries of the first tokens are one 2-D GEMM. On a strided 3-D
+    slice F.linear broadcasts a weight that needs no gradient into an
+    (N, C, C) batch (a bmm of N weight copies): in inference mode, or
+    with frozen weights."""
+    attn = Attention(DIMS, HEADS).eval()
+    if mode == 'frozen':
+        attn.requires_grad_(False)
+    x = torch.randn(40, 7, DIMS)
+    grad_mode = torch.inference_mode() if mode == 'inference_mode' \
+        else torch.no_grad()
+    with grad_mode, kernels.use(kernel), torch.profiler.profile() as prof:
+        attn(x, num_queries=1)
+    assert 'aten::bmm' not in {event.key for event in prof.key_averages()}
+
+
 def _legacy_state_dict(neck):
     """The neck's weights in the layout before the q/k/v change: norms
     inside the attention/MLP modules, qkv rows grouped (head, q/k/v, d)."""

@@ -98,24 +98,24 @@ def test_tracing_selects_the_reference_kernels(spy, monkeypatch):
     with kernels.use('auto'):
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
         assert not kernels.frames(clips).is_contiguous()
-        assert kernels.clips_per_chunk(clips, 2**22) == 1
+        assert kernels.per_chunk(clips, 2**22) == 1
         monkeypatch.setattr(torch.compiler, 'is_compiling', lambda: True)
         kernels.linear(torch.randn(6, 8), torch.randn(4, 8))
         assert kernels.frames(clips).is_contiguous()
-        assert kernels.clips_per_chunk(clips, 2**22) == 2
+        assert kernels.per_chunk(clips, 2**22) == 2
     assert spy == ['conv']
 
 
-def test_clips_per_chunk_counts_bytes():
+def test_per_chunk_counts_bytes():
     x = torch.zeros(50, 1, 16, 7, 7)
     elements = kernels.CHUNK_BYTES // 12  # 3 float32 clips per chunk
-    assert kernels.clips_per_chunk(x, elements) == 50
+    assert kernels.per_chunk(x, elements) == 50
     with kernels.use('auto'):
-        assert kernels.clips_per_chunk(x, elements) == 3
-        assert kernels.clips_per_chunk(x.bfloat16(), elements) == 6
+        assert kernels.per_chunk(x, elements) == 3
+        assert kernels.per_chunk(x.bfloat16(), elements) == 6
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            assert kernels.clips_per_chunk(x, elements) == 6
-        assert kernels.clips_per_chunk(x, 10 * elements) == 1
+            assert kernels.per_chunk(x, elements) == 6
+        assert kernels.per_chunk(x, 10 * elements) == 1
 
 
 def test_probes_time_without_autocast():
