@@ -3,7 +3,8 @@
 
 The product's inference path, ``model.test_step`` (uint8 -> float, /255,
 backbone, neck, head, softmax), runs in fp32 and under bf16 autocast; the
-backbone and the neck are also timed alone on the same batch. When the
+backbone (under the model's kernel switch, as the model runs it) and the
+neck are also timed alone on the same batch. When the
 neck has the ``kernel`` option, the same weights with
 ``kernel='reference'`` run interleaved with them: the gain of the speed
 rules. GFLOP/s are the FLOPs :func:`mmstt.utils.count_flops` counts for
@@ -18,7 +19,9 @@ from mmstt.utils.flops import count_flops
 from .common import (PRECISIONS, autocast, forward_step, throughput,
                      throughput_row, time_interleaved)
 
-__all__ = ['inference_step', 'run', 'finish', 'rows', 'targets']
+__all__ = [
+    'inference_step', 'backbone_step', 'run', 'finish', 'rows', 'targets'
+]
 
 
 def inference_step(model: nn.Module, data: dict,
@@ -42,6 +45,28 @@ def inference_step(model: nn.Module, data: dict,
     return step
 
 
+def backbone_step(model: nn.Module, inputs: torch.Tensor,
+                  precision: str) -> Callable[[], torch.Tensor]:
+    """A callable that runs the backbone as the model runs it (under the
+    model's kernel switch): ``model.extract_feat(inputs, stage='backbone')``.
+
+    Args:
+        model (nn.Module): Recognizer.
+        inputs (torch.Tensor): Preprocessed clips ``(B, V, C, T, H, W)``.
+        precision (str): ``'fp32'`` or ``'bf16'``.
+
+    Returns:
+        Callable: Runs the backbone once and returns its feature maps.
+    """
+
+    def step() -> torch.Tensor:
+        model.eval()
+        with torch.inference_mode(), autocast(precision):
+            return model.extract_feat(inputs, stage='backbone')[0]
+
+    return step
+
+
 def run(bench) -> Dict[str, object]:
     """Time inference per precision and kernel choice, side by side.
 
@@ -53,15 +78,14 @@ def run(bench) -> Dict[str, object]:
         and ``flops`` (per part).
     """
     model, data, s = bench.model, bench.data, bench.settings
-    x = model.data_preprocessor(data, False)['inputs']
-    x = x.flatten(0, 1)  # (B * views, 3, T, H, W)
+    inputs = model.data_preprocessor(data, False)['inputs']
     with torch.inference_mode():
-        feats = model.backbone(x)
+        feats = backbone_step(model, inputs, 'fp32')()
     fns = {}
     for p in PRECISIONS:
         fns[f'model/{p}'] = inference_step(model, data, p)
         fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
-        fns[f'backbone/{p}'] = forward_step(model.backbone, x, p)
+        fns[f'backbone/{p}'] = backbone_step(model, inputs, p)
         fns[f'neck/{p}'] = forward_step(model.neck, feats, p)
     timings = time_interleaved(fns, s['warmup'], s['repeats'])
     return dict(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import common, neck, peak, report, tta
+from benchmarks import common, inference, neck, peak, report, tta
 
 
 def test_interleaving_and_ratio() -> None:
@@ -117,6 +117,30 @@ def test_budget_hook_evaluates_once_per_passed_budget() -> None:
     hook.before_train(runner)
     with pytest.raises(tta._BudgetSpent):
         hook.after_train_iter(runner, 0)
+
+
+@pytest.mark.parametrize('kernel,channels_last', [('auto', True),
+                                                  ('reference', False)])
+def test_backbone_is_timed_under_the_model_kernel(kernel,
+                                                  channels_last) -> None:
+    """The backbone row runs the backbone as the model does: with the
+    neck's kernel switch (rule 2's channels-last frames under 'auto')."""
+    cfg = common.load_model_cfg(
+        overrides=dict(backbone=dict(out_stage=1), neck=dict(kernel=kernel)))
+    cfg.neck.update(in_channels=64, grid_size=(4, 4), depth=1)
+    model = common.build_model(cfg)
+    data = common.make_batch(1, 2, 16)
+    inputs = model.data_preprocessor(data, False)['inputs']
+    seen = []
+    model.backbone.conv1.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].is_contiguous(
+            memory_format=torch.channels_last)))
+    feats = inference.backbone_step(model, inputs, 'fp32')()
+    assert seen == [channels_last]
+    with torch.no_grad():
+        want = model.backbone(inputs.flatten(0, 1))
+    assert feats.shape == want.shape == (1, 64, 2, 4, 4)
+    assert torch.allclose(feats, want, atol=1e-5)
 
 
 def test_mmaction_reference_matches_the_neck_settings() -> None:
