@@ -79,8 +79,7 @@ def run(bench) -> Dict[str, object]:
     """
     model, data, s = bench.model, bench.data, bench.settings
     inputs = model.data_preprocessor(data, False)['inputs']
-    with torch.inference_mode():
-        feats = backbone_step(model, inputs, 'fp32')()
+    feats = backbone_step(model, inputs, 'fp32')()
     fns = {}
     for p in PRECISIONS:
         fns[f'model/{p}'] = inference_step(model, data, p)

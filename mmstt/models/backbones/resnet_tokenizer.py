@@ -236,17 +236,14 @@ class ResNetTokenizer(BaseModule):
         b, _, t, h, w = x.shape
         # (B, C, T, H, W) -> (B*T, C, H, W)
         frames = kernels.frames(x)
-        # The stem's output is a frame's largest tensor. BN in training mode
-        # normalises by the statistics of all frames, so they go at once.
-        # (not len(): it would pin an exported model's batch size)
-        total = frames.shape[0]
-        stem_elements = self.conv1.out_channels * (h // 2) * (w // 2)
-        step = total if self.training else kernels.per_chunk(
-            frames, stem_elements)
-        if step >= total:
+        # BN in training mode normalises by the statistics of all frames, so
+        # they go at once; else in chunks sized by the stem's output, a
+        # frame's largest tensor.
+        if self.training:
             x = self.trunk(frames)
         else:
-            x = torch.cat([self.trunk(chunk) for chunk in frames.split(step)])
+            stem_elements = self.conv1.out_channels * (h // 2) * (w // 2)
+            x = kernels.chunked(self.trunk, frames, stem_elements)
         # (B*T, C', h, w) -> (B, T, C', h, w) -> (B, C', T, h, w)
         return x.reshape(b, t, *x.shape[1:]).transpose(1, 2)
 

@@ -192,15 +192,10 @@ class SpatioTemporalTransformer(BaseModule):
                              f'of shape (B, C, T, h, w), got {tuple(x.shape)}')
         with kernels.use(self.kernel):
             # The MLP's hidden activations are the largest tensor of a clip.
-            b, _, t, h, w = x.shape
+            _, _, t, h, w = x.shape
             hidden = self.blocks[0].mlp.fc1.out_features
             tokens = t * (h * w + (self.cls_token is not None))
-            clips = kernels.per_chunk(x, tokens * hidden)
-            if clips >= b:
-                # No split: x.split(B) leaves a guard that pins a dynamic
-                # batch size to its example value in torch.export / ONNX.
-                return self._embed_clips(x)
-            return torch.cat([self._embed_clips(c) for c in x.split(clips)])
+            return kernels.chunked(self._embed_clips, x, tokens * hidden)
 
     def _embed_clips(self, x: torch.Tensor) -> torch.Tensor:
         """Embed, run the blocks, pool: ``(b, C_in, T, h, w)`` -> ``(b, C)``.

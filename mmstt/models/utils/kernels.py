@@ -5,7 +5,7 @@ The model's modules are written with plain operations and call this module
 where the fastest kernel depends on the machine: the memory layout of the
 backbone's frames (:func:`frames`), the linear layers (:func:`linear`), the
 attention (:func:`attention`) and how many clips (neck) or frames
-(backbone) go through at once (:func:`per_chunk`). The neck's switch
+(backbone) go through at once (:func:`chunked`). The neck's switch
 ``kernel`` picks the rules for its forward, the recognizer's for the whole
 model (:func:`use`): ``'reference'`` runs contiguous frames, ``F.linear``,
 SDPA and the whole batch; ``'auto'`` runs the rules below, on CPU only
@@ -34,7 +34,7 @@ import contextlib
 import contextvars
 import functools
 import time
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -349,3 +349,25 @@ def per_chunk(x: torch.Tensor, elements: int) -> int:
         return x.shape[0]
     itemsize = compute_dtype(x).itemsize
     return max(1, CHUNK_BYTES // (elements * itemsize))
+
+
+def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+            elements: int) -> torch.Tensor:
+    """``fn(x)``, computed over chunks of ``x``'s first dimension (rule 4).
+
+    Args:
+        fn (Callable): Maps a batch along the first dimension to outputs
+            batched the same way.
+        x (torch.Tensor): The batch.
+        elements (int): Elements of the largest intermediate tensor of one
+            entry (see :func:`per_chunk`).
+
+    Returns:
+        torch.Tensor: The chunks' outputs, concatenated.
+    """
+    step = per_chunk(x, elements)
+    if step >= x.shape[0]:
+        # No split: x.split(B) leaves a guard that pins a dynamic batch
+        # size to its example value in torch.export / ONNX.
+        return fn(x)
+    return torch.cat([fn(chunk) for chunk in x.split(step)])
