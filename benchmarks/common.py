@@ -22,8 +22,8 @@ __all__ = [
     'REPO_ROOT', 'MODEL_CONFIG', 'PRECISIONS', 'autocast', 'forward_step',
     'cpu_record', 'machine_info', 'Contention', 'summarize',
     'time_interleaved', 'ratio', 'round_ratios', 'throughput',
-    'throughput_row', 'load_model_cfg', 'build_model', 'kernel_twin',
-    'make_batch', 'Bench'
+    'throughput_row', 'load_model_cfg', 'build_model', 'twin', 'make_batch',
+    'Bench'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -317,22 +317,23 @@ def build_model(model_cfg: dict) -> nn.Module:
     return MODELS.build(copy.deepcopy(model_cfg)).eval()
 
 
-def kernel_twin(model: nn.Module, model_cfg: dict, kernel: str) -> nn.Module:
-    """The same model and weights with ``model.neck.kernel`` set.
+def twin(model: nn.Module, model_cfg: dict, overrides: dict) -> nn.Module:
+    """The same model and weights, built with ``overrides`` merged into its
+    dict (e.g. ``dict(neck=dict(kernel='reference'))``).
 
     Args:
         model (nn.Module): The recognizer built from ``model_cfg``.
         model_cfg (ConfigDict): Its model dict.
-        kernel (str): ``'auto'`` or ``'reference'``.
+        overrides (dict): Merged as in ``ConfigDict.merge``.
 
     Returns:
         nn.Module: The twin in eval mode.
     """
     cfg = copy.deepcopy(model_cfg)
-    cfg.merge(dict(neck=dict(kernel=kernel)))
-    twin = build_model(cfg)
-    twin.load_state_dict(model.state_dict(), strict=True)
-    return twin.eval()
+    cfg.merge(overrides)
+    built = build_model(cfg)
+    built.load_state_dict(model.state_dict(), strict=True)
+    return built.eval()
 
 
 def make_batch(batch: int,
@@ -381,12 +382,17 @@ class Bench:
         model (nn.Module): The recognizer (random weights, eval mode).
         reference (nn.Module): The same weights with
             ``model.neck.kernel='reference'``.
+        compiled (nn.Module): The same weights with
+            ``model.test_cfg.compile=True``.
         data (dict): A packed batch of random clips.
     """
 
     def __init__(self, settings: dict, model_cfg: dict, args) -> None:
         self.settings, self.model_cfg, self.args = settings, model_cfg, args
         self.model = build_model(model_cfg)
-        self.reference = kernel_twin(self.model, model_cfg, 'reference')
+        self.reference = twin(self.model, model_cfg,
+                              dict(neck=dict(kernel='reference')))
+        self.compiled = twin(self.model, model_cfg,
+                             dict(test_cfg=dict(compile=True)))
         self.data = make_batch(settings['batch'], settings['frames'],
                                settings['size'])

@@ -4,11 +4,12 @@
 The product's inference path, ``model.test_step`` (uint8 -> float, /255,
 backbone, neck, head, softmax), runs in fp32 and under bf16 autocast; the
 backbone (under the model's kernel switch, as the model runs it) and the
-neck are also timed alone on the same batch. When the
-neck has the ``kernel`` option, the same weights with
-``kernel='reference'`` run interleaved with them: the gain of the speed
-rules. GFLOP/s are the FLOPs :func:`mmstt.utils.count_flops` counts for
-the work that runs over the median time.
+neck are also timed alone on the same batch. The same weights with
+``kernel='reference'`` (the gain of the speed rules) and with
+``test_cfg.compile=True`` (one compiled graph with frozen weights; its
+compilation falls in the warm-up) run interleaved with them. GFLOP/s are
+the FLOPs :func:`mmstt.utils.count_flops` counts for the work that runs
+over the median time.
 """
 from typing import Callable, Dict, List
 
@@ -16,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from mmstt.utils.flops import count_flops
-from .common import (PRECISIONS, autocast, forward_step, throughput,
+from .common import (PRECISIONS, autocast, forward_step, ratio, throughput,
                      throughput_row, time_interleaved)
 
 __all__ = [
@@ -74,7 +75,8 @@ def run(bench) -> Dict[str, object]:
         dict: ``timings`` per candidate (``model/<precision>``,
         ``reference/<precision>``, ``backbone/<precision>``,
         ``neck/<precision>``), ``clips_per_s``, ``bf16_speedup``,
-        ``kernel_gain`` (reference time / default time, per precision)
+        ``kernel_gain`` (reference time / default time, per precision),
+        ``compile_gain`` (default time / compiled time, per precision)
         and ``flops`` (per part).
     """
     model, data, s = bench.model, bench.data, bench.settings
@@ -84,11 +86,16 @@ def run(bench) -> Dict[str, object]:
     for p in PRECISIONS:
         fns[f'model/{p}'] = inference_step(model, data, p)
         fns[f'reference/{p}'] = inference_step(bench.reference, data, p)
+        fns[f'compiled/{p}'] = inference_step(bench.compiled, data, p)
         fns[f'backbone/{p}'] = backbone_step(model, inputs, p)
         fns[f'neck/{p}'] = forward_step(model.neck, feats, p)
     timings = time_interleaved(fns, s['warmup'], s['repeats'])
     return dict(
         throughput(timings, len(data['inputs'])),
+        compile_gain={
+            p: ratio(timings, f'model/{p}', f'compiled/{p}')
+            for p in PRECISIONS
+        },
         timings=timings,
         flops=count_flops(inference_step(model, data, 'fp32'), model))
 
@@ -102,8 +109,9 @@ def finish(results: dict) -> None:
     """
     inf, peak = results['inference'], results.get('peak')
     rates: Dict[str, Dict[str, float]] = {}
-    for part, work in (('model', 'total'), ('backbone', 'backbone'), ('neck',
-                                                                      'neck')):
+    parts = (('model', 'total'), ('compiled', 'total'),
+             ('backbone', 'backbone'), ('neck', 'neck'))
+    for part, work in parts:
         for p in PRECISIONS:
             gflops = inf['flops'][work] / inf['timings'][f'{part}/{p}'][
                 'median_s'] / 1e9
@@ -118,6 +126,15 @@ def rows(results: dict) -> List[List[str]]:
     """Table rows of this section."""
     inf = results['inference']
     out = [throughput_row('inference', inf)]
+    gain = inf['compile_gain']
+    out.append([
+        'compiled inference (clips/s, test_cfg.compile=True)',
+        *(f"{inf['batch'] / inf['timings'][f'compiled/{p}']['median_s']:.2f}"
+          for p in PRECISIONS),
+        f"over the default {gain['fp32']:.2f}x / {gain['bf16']:.2f}x; "
+        'compiled in the warm-up'
+    ])
+    work = dict(model='total', compiled='total')
     for part, rate in inf.get('achieved', {}).items():
         cells = []
         for p in PRECISIONS:
@@ -127,21 +144,28 @@ def rows(results: dict) -> List[List[str]]:
             cells.append(cell)
         out.append([
             f'{part} inference rate', *cells, 'of the torch.mm peak; '
-            f"{inf['flops'][part if part != 'model' else 'total'] / 1e9:.1f}"
+            f"{inf['flops'][work.get(part, part)] / 1e9:.1f}"
             ' GFLOP per batch'
         ])
     return out
 
 
 def targets(results: dict) -> Dict[str, Dict[str, object]]:
-    """The bf16 efficiency target, checked where the CPU has AMX-BF16."""
-    rate = results['inference'].get('achieved', {}).get('model', {})
-    if not results['machine']['amx_bf16'] or \
-            'fraction_of_peak' not in rate.get('bf16', {}):
+    """The bf16 efficiency target of the default and of the compiled
+    inference, checked where the CPU has AMX-BF16."""
+    achieved = results['inference'].get('achieved', {})
+    if not results['machine']['amx_bf16']:
         return {}
-    return dict(
-        bf16_inference_peak_fraction=dict(
-            value=rate['bf16']['fraction_of_peak'],
-            target=0.45,
-            what='whole-model bf16 inference GFLOP/s / bf16 torch.mm peak '
-            '(CPU with AMX-BF16)'))
+    out = {}
+    for part, key, how in (('model', 'bf16_inference_peak_fraction', ''),
+                           ('compiled',
+                            'bf16_compiled_inference_peak_fraction',
+                            ', test_cfg.compile=True')):
+        rate = achieved.get(part, {}).get('bf16', {})
+        if 'fraction_of_peak' in rate:
+            out[key] = dict(
+                value=rate['fraction_of_peak'],
+                target=0.45,
+                what=f'whole-model bf16 inference GFLOP/s{how} / bf16 '
+                'torch.mm peak (CPU with AMX-BF16)')
+    return out

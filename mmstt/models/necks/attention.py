@@ -68,13 +68,17 @@ class Attention(nn.Module):
             # weight; keys and values of all tokens from the other 2C.
             b_q, b_kv = (None, None) if bias is None else (bias[:c], bias[c:])
             length = num_queries
-            # (N, n_q, C) -> (N*n_q, C): as a 2-D input, one GEMM (F.linear
-            # broadcasts the weight over N for a strided 3-D slice)
+            # 2-D inputs, one GEMM each: with a weight slice that needs no
+            # gradient, F.linear on 3-D inputs (a strided slice in eager,
+            # any in a frozen compiled graph) broadcasts the weight into a
+            # batched matmul. (N, n_q, C) -> (N*n_q, C), (N, L, C) -> (N*L,
+            # C)
             q = kernels.linear(x[:, :length].reshape(n * length, c),
                                weight[:c], b_q)
             # (N, n_q, C) -> (N, H, n_q, d)
             q = q.view(n, length, h, d).transpose(1, 2)
-            kv = kernels.linear(x, weight[c:], b_kv).view(n, -1, 2, h, d)
+            kv = kernels.linear(x.reshape(-1, c), weight[c:], b_kv)
+            kv = kv.view(n, -1, 2, h, d)
             # (N, L, 2, H, d) -> 2 x (N, H, L, d)
             k, v = (t.transpose(1, 2) for t in kv.unbind(2))
         out = kernels.attention(

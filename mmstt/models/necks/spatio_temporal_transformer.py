@@ -158,10 +158,12 @@ class SpatioTemporalTransformer(BaseModule):
         ``S' = S + 1`` with the class token first when ``output='cls'``.
         """
         b, _, t, h, w = x.shape
-        # (B, C_in, T, h, w) -> (B, T, h*w, C_in) -> (B, T, S, C)
-        tokens = x.permute(0, 2, 3, 4, 1).reshape(b, t, h * w, -1)
+        # (B, C_in, T, h, w) -> (B*T*h*w, C_in) -> (B, T, S, C); 2-D, as a
+        # frozen compiled graph turns F.linear on 4-D inputs into a
+        # batched matmul of a broadcast weight
+        tokens = x.permute(0, 2, 3, 4, 1).reshape(b * t * h * w, -1)
         tokens = kernels.linear(tokens, self.token_proj.weight,
-                                self.token_proj.bias)
+                                self.token_proj.bias).view(b, t, h * w, -1)
         pos_t = 0
         if self.pos_embed_spatial is not None:
             pos = resize_spatial(self.pos_embed_spatial, self.grid_size,

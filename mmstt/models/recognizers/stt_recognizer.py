@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The STT recognizer: tokenizer backbone, attention neck, linear head."""
 import copy
+import functools
 from typing import Dict, Tuple
 
 import torch
@@ -27,7 +28,11 @@ class STTRecognizer(BaseRecognizer):
     ``average_clips`` says; ``mode='tensor'`` returns the features of
     ``stage`` (``'backbone'``, ``'neck'`` or ``'head'``: logits
     ``(N*V, num_classes)``). ``test_cfg=dict(max_testing_views=k)`` runs
-    the views of a test batch ``k`` at a time.
+    the views of a test batch ``k`` at a time; ``test_cfg=dict(
+    compile=True)`` runs the backbone and neck of a prediction (autograd
+    off) as one compiled graph with frozen weights
+    (:class:`~mmstt.models.utils.kernels.FrozenGraph`): the first batch of
+    each shape compiles, so it pays only for long runs.
 
     Args:
         backbone (dict): Backbone config.
@@ -36,8 +41,8 @@ class STTRecognizer(BaseRecognizer):
         data_preprocessor (dict, optional): Preprocessor config. Defaults to
             None.
         train_cfg (dict, optional): Training options. Defaults to None.
-        test_cfg (dict, optional): Test options (``max_testing_views``).
-            Defaults to None.
+        test_cfg (dict, optional): Test options (``max_testing_views``,
+            ``compile``). Defaults to None.
         init_cfg (dict or list[dict], optional): Initialisation config of
             the whole model. Defaults to None.
     """
@@ -59,6 +64,8 @@ class STTRecognizer(BaseRecognizer):
             data_preprocessor=data_preprocessor)
         # BaseRecognizer does not forward init_cfg to BaseModule.
         self.init_cfg = copy.deepcopy(init_cfg)
+        self.frozen_graph = kernels.FrozenGraph(type(self).embed_clips) \
+            if (test_cfg or {}).get('compile') else None
 
     def extract_feat(self,
                      inputs: torch.Tensor,
@@ -91,22 +98,27 @@ class STTRecognizer(BaseRecognizer):
         # (N, V, C, T, H, W) -> (N*V, C, T, H, W)
         inputs = inputs.reshape((-1, ) + inputs.shape[2:])
         views = 0
+        embed = self.embed_clips
         if test_mode and self.test_cfg is not None:
             views = self.test_cfg.get('max_testing_views', 0) or 0
-        # The neck's kernel switch holds for the whole model.
-        with kernels.use(getattr(self.neck, 'kernel', 'reference')):
-            if stage == 'backbone':
+            if self.frozen_graph is not None:
+                embed = functools.partial(self.frozen_graph, self)
+        if stage == 'backbone':
+            with kernels.use(getattr(self.neck, 'kernel', 'reference')):
                 return self.backbone(inputs), dict()
-            if views and inputs.shape[0] > views:
-                feats = torch.cat([
-                    self.neck(self.backbone(chunk))
-                    for chunk in inputs.split(views)
-                ])
-            else:
-                feats = self.neck(self.backbone(inputs))
+        if views and inputs.shape[0] > views:
+            feats = torch.cat([embed(chunk) for chunk in inputs.split(views)])
+        else:
+            feats = embed(inputs)
         if stage == 'head':
             return self.cls_head(feats), dict()
         return feats, dict()
+
+    def embed_clips(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Backbone and neck: clips ``(M, 3, T, H, W)`` -> ``(M, D)``, under
+        the neck's kernel switch (it holds for the whole model)."""
+        with kernels.use(getattr(self.neck, 'kernel', 'reference')):
+            return self.neck(self.backbone(inputs))
 
     def _forward(self,
                  inputs: torch.Tensor,

@@ -133,6 +133,51 @@ def test_max_testing_views_gives_same_predictions():
     assert torch.allclose(a, b, atol=1e-5)
 
 
+def test_backbone_and_neck_trace_as_one_graph():
+    """torch.compile sees the kernel switch, backbone and neck as one graph
+    (the switch's context variable is left alone while tracing)."""
+    from mmstt.models.recognizers import STTRecognizer
+    model = _build().eval()
+    inputs = model.data_preprocessor(_batch())['inputs'].flatten(0, 1)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        report = torch._dynamo.explain(STTRecognizer.embed_clips)(model,
+                                                                  inputs)
+    assert report.graph_count == 1 and report.graph_break_count == 0
+
+
+@pytest.mark.slow
+def test_compiled_prediction_matches_eager_and_follows_the_weights():
+    """test_cfg.compile=True predicts as the eager model does, also after
+    the weights are written in place (the frozen graph is rebuilt)."""
+    cfg = copy.deepcopy(TINY)
+    cfg['test_cfg'] = dict(compile=True)
+    compiled, eager = _build(cfg).eval(), _build().eval()
+    eager.load_state_dict(compiled.state_dict())
+    batch = _batch(n=3)
+
+    def scores(model):
+        with torch.no_grad():
+            samples = model.test_step(copy.deepcopy(batch))
+        return torch.stack([s.pred_score for s in samples])
+
+    before = scores(compiled)
+    assert compiled.frozen_graph._compiled is not None
+    # Every linear layer is a GEMM of its frozen weight, none a batched
+    # matmul of a weight broadcast over the batch (as bf16 showed).
+    with torch.profiler.profile() as prof, torch.autocast('cpu'):
+        scores(compiled)
+    assert 'aten::bmm' not in {e.key for e in prof.key_averages()}
+    assert not compiled.frozen_graph.failed
+    assert torch.allclose(before, scores(eager), atol=1e-5)
+    for model in (compiled, eager):
+        with torch.no_grad():
+            model.neck.norm.weight.mul_(4.)
+    after = scores(compiled)
+    assert torch.allclose(after, scores(eager), atol=1e-5)
+    assert not torch.allclose(after, before, atol=1e-3)
+
+
 def test_kernel_switch_holds_for_the_whole_model():
     cfg = copy.deepcopy(TINY)
     cfg['neck']['kernel'] = 'reference'
