@@ -394,8 +394,10 @@ class FrozenGraph:
     folds BN into the convolutions and packs the GEMM weights once. A
     graph is therefore kept only while the weights it froze are unchanged:
     when any parameter or buffer of ``module`` has been written (its
-    version counter or storage changed), ``torch.compiler.reset()`` drops
-    every compiled graph of the process and ``fn`` compiles afresh. Where
+    storage, version counter or norm changed; writes through ``.data``,
+    as MMEngine's EMA hook swaps weights, keep the version),
+    ``torch.compiler.reset()`` drops every compiled graph of the process
+    and ``fn`` compiles afresh. Where
     compilation fails (e.g. no C++ compiler), a warning names the error
     and ``fn`` runs eagerly from then on. Copies and pickles drop the
     graph.
@@ -416,9 +418,17 @@ class FrozenGraph:
 
     @staticmethod
     def weights_key(module: nn.Module) -> tuple:
-        """Storage and version of every parameter and buffer."""
+        """Storage, version and norm of every parameter and buffer."""
         tensors = [*module.parameters(), *module.buffers()]
-        return tuple((t.data_ptr(), t._version) for t in tensors)
+        with torch.no_grad():
+            norms = [
+                torch.linalg.vector_norm(t.detach(), dtype=torch.float32)
+                for t in tensors if t.is_floating_point() and t.numel()
+            ]
+            # One device-to-host copy for all norms.
+            norms = torch.stack(norms).tolist() if norms else []
+        versions = tuple((t.data_ptr(), t._version) for t in tensors)
+        return versions, tuple(norms)
 
     def __call__(self, module: nn.Module, *args) -> torch.Tensor:
         """Run ``fn(module, *args)`` compiled (eagerly where autograd

@@ -249,8 +249,9 @@ def test_frozen_graph_falls_back_with_a_warning(monkeypatch):
 
 
 def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
-    """A graph is kept while the weights are unchanged; an in-place write
-    or a new tensor compiles afresh (after dropping the old graphs)."""
+    """A graph is kept while the weights are unchanged; an in-place write,
+    a new tensor or a write through .data compiles afresh (after dropping
+    the old graphs)."""
     compiled, resets = [], []
 
     def fake_compile(fn):
@@ -268,7 +269,10 @@ def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
         assert graph(module, torch.ones(1)) == 6
         module.weight = torch.nn.Parameter(torch.tensor(5.))
         assert graph(module, torch.ones(1)) == 5
-    assert len(compiled) == 3 and len(resets) == 2
+        # A write through .data keeps the version counter.
+        module.weight.data.copy_(torch.tensor(7.))
+        assert graph(module, torch.ones(1)) == 7
+    assert len(compiled) == 4 and len(resets) == 3
 
 
 def test_frozen_graph_copies_drop_the_graph():
