@@ -159,10 +159,12 @@ def _neck_sized(dtype: torch.dtype,
                 rows: int = 1600,
                 out_features: int = 1536,
                 in_features: int = 512) -> tuple:
-    """Operands of a linear layer of the neck's size: ``(x, weight)``."""
+    """Operands of a linear layer of the neck's size: ``(x, weight,
+    bias)``."""
     gen = torch.Generator().manual_seed(0)
     return (torch.randn(rows, in_features, generator=gen).to(dtype),
-            torch.randn(out_features, in_features, generator=gen).to(dtype))
+            torch.randn(out_features, in_features, generator=gen).to(dtype),
+            torch.randn(out_features, generator=gen).to(dtype))
 
 
 @functools.lru_cache(maxsize=None)
@@ -170,9 +172,10 @@ def conv_beats_blas() -> bool:
     """Probe rule 1 once: is the 1x1 convolution clearly faster here?
 
     Returns:
-        bool: True if :func:`conv1x1_linear` runs the float32 products of a
-        neck chunk's q/k/v projection and MLP layers (1600 rows) at least
-        ``CONV_MIN_GAIN`` times faster than ``F.linear``, summed.
+        bool: True if :func:`conv1x1_linear` runs the float32 products
+        (with bias, as in the neck) of a neck chunk's q/k/v projection and
+        MLP layers (1600 rows) at least ``CONV_MIN_GAIN`` times faster than
+        ``F.linear``, summed.
     """
     products = [
         _neck_sized(torch.float32, out_features=n, in_features=k)
@@ -180,8 +183,8 @@ def conv_beats_blas() -> bool:
     ]
 
     def run_all(fn) -> None:
-        for x, weight in products:
-            fn(x, weight)
+        for x, weight, bias in products:
+            fn(x, weight, bias)
 
     return _speedup(
         functools.partial(run_all, conv1x1_linear),
@@ -200,7 +203,7 @@ def low_precision_is_emulated(dtype: torch.dtype) -> bool:
         at least ``PROBE_MIN_GAIN`` times faster than the same product in
         ``dtype``.
     """
-    x, w = _neck_sized(torch.float32, rows=256)
+    x, w, _ = _neck_sized(torch.float32, rows=256)
     slow = (lambda a, b: F.linear(a.to(dtype), b.to(dtype)))
     return _speedup(F.linear, slow, x, w) >= PROBE_MIN_GAIN
 
