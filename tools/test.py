@@ -51,6 +51,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=str,
         help='also write every prediction (pred_score, gt_label) to this '
         '.pkl file for offline evaluation')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='predict with one torch.compile graph of frozen weights '
+        '(model.test_cfg.compile=True): the first batch of each shape '
+        'compiles for 10-25 s, so it pays only for long runs, and mostly '
+        'in bf16 (--cfg-options test_cfg.fp16=True: bf16 autocast on the '
+        'CPU); see docs/model_zoo.md')
     add_common_arguments(parser, 'test')
     return parser.parse_args(argv)
 
@@ -73,6 +81,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+    if args.compile:
+        test_cfg = cfg.model.get('test_cfg') or {}
+        cfg.model.test_cfg = dict(test_cfg, compile=True)
     cfg.launcher = args.launcher
     apply_cfg_options(cfg, args.cfg_options)
     set_work_dir(cfg, args.work_dir, args.config)

@@ -116,6 +116,25 @@ def test_test_tool_reproduces_logged_val_metrics(trained_sample, sample_root,
 
 
 @pytest.mark.slow
+def test_test_tool_compiled_reproduces_logged_val_metrics(
+        trained_sample, sample_root, e2e, tmp_path):
+    """--compile predicts through the frozen graph, with the same metrics.
+    """
+    ckpt = osp.join(trained_sample, 'epoch_2.pth')
+    proc = e2e.run_tool([
+        'python', 'tools/test.py', e2e.SAMPLE_CONFIG, ckpt, '--compile',
+        '--work-dir',
+        str(tmp_path), '--cfg-options',
+        *e2e.tiny_options(data_root=sample_root)
+    ])
+    assert 'test_cfg=dict(compile=True)' in _log_text(str(tmp_path))
+    assert 'torch.compile failed' not in proc.stdout
+    _assert_same_metrics(
+        e2e.read_test_metrics(str(tmp_path)),
+        e2e.val_records(trained_sample)[2])
+
+
+@pytest.mark.slow
 def test_torchrun_two_process_test_equals_one_process(trained_sample,
                                                       sample_root, e2e,
                                                       tmp_path):

@@ -17,6 +17,7 @@ def _cfg() -> Config:
             val_dataloader=dict(batch_size=4),
             val_evaluator=dict(type='DFERMetric'),
             test_evaluator=dict(type='DFERMetric'),
+            model=dict(type='STTRecognizer'),
             load_from=None,
             resume=False))
 
@@ -78,6 +79,12 @@ def test_test_merge_args(load_tool, tmp_path):
     assert cfg.work_dir == osp.join('./work_dirs', 'stt_y')
     assert cfg.test_evaluator[1] == dict(
         type='DumpResults', out_file_path=str(tmp_path / 'p.pkl'))
+    assert 'test_cfg' not in cfg.model
     with pytest.raises(SystemExit, match='.pkl'):
         test.merge_args(_cfg(),
                         test.parse_args(['c.py', 'k', '--dump', 'x.txt']))
+    # --compile keeps the model's other test options.
+    cfg = _cfg()
+    cfg.model.test_cfg = dict(max_testing_views=2)
+    cfg = test.merge_args(cfg, test.parse_args(['c.py', 'k', '--compile']))
+    assert cfg.model.test_cfg == dict(max_testing_views=2, compile=True)
