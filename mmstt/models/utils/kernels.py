@@ -400,10 +400,9 @@ class FrozenGraph:
     storage, version counter or norm changed; writes through ``.data``,
     as MMEngine's EMA hook swaps weights, keep the version),
     ``torch.compiler.reset()`` drops every compiled graph of the process
-    and ``fn`` compiles afresh. Where
-    compilation fails (e.g. no C++ compiler), a warning names the error
-    and ``fn`` runs eagerly from then on. Copies and pickles drop the
-    graph.
+    and ``fn`` compiles afresh. Where compilation fails (e.g. no C++
+    compiler), a warning names the error and ``fn`` runs eagerly from then
+    on. Copies and pickles drop the graph.
 
     Args:
         fn (Callable): ``fn(module, *args)``, e.g. an unbound method.
@@ -428,8 +427,10 @@ class FrozenGraph:
                 torch.linalg.vector_norm(t.detach(), dtype=torch.float32)
                 for t in tensors if t.is_floating_point() and t.numel()
             ]
-            # One device-to-host copy for all norms.
-            norms = torch.stack(norms).tolist() if norms else []
+            # One device-to-host copy for all norms; NaN as -1, so that
+            # equal weights give equal keys.
+            norms = torch.stack(norms).nan_to_num(-1.).tolist() \
+                if norms else []
         versions = tuple((t.data_ptr(), t._version) for t in tensors)
         return versions, tuple(norms)
 

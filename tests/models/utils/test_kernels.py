@@ -275,6 +275,18 @@ def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
     assert len(compiled) == 4 and len(resets) == 3
 
 
+def test_frozen_graph_keeps_the_graph_of_nan_weights(monkeypatch):
+    """NaN weights (NaN != NaN) must not compile again on every call."""
+    compiled = []
+    monkeypatch.setattr(torch, 'compile', lambda fn: compiled.append(fn) or fn)
+    module, graph = _Scale(), kernels.FrozenGraph(_Scale.scaled)
+    module.weight.data.fill_(float('nan'))
+    with torch.no_grad():
+        for _ in range(3):
+            assert graph(module, torch.ones(1)).isnan().all()
+    assert len(compiled) == 1
+
+
 def test_frozen_graph_copies_drop_the_graph():
     import copy
     import pickle
