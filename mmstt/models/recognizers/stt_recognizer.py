@@ -10,6 +10,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, OptSampleList
 
 from ..utils import kernels
+from ..utils.frozen_graph import FrozenGraph
 
 
 @MODELS.register_module()
@@ -31,8 +32,8 @@ class STTRecognizer(BaseRecognizer):
     the views of a test batch ``k`` at a time; ``test_cfg=dict(
     compile=True)`` runs the backbone and neck of a prediction (autograd
     off) as one compiled graph with frozen weights
-    (:class:`~mmstt.models.utils.kernels.FrozenGraph`): the first batch of
-    each shape compiles, so it pays only for long runs.
+    (:class:`~mmstt.models.utils.frozen_graph.FrozenGraph`): the first
+    batch of each shape compiles, so it pays only for long runs.
 
     Args:
         backbone (dict): Backbone config.
@@ -64,7 +65,7 @@ class STTRecognizer(BaseRecognizer):
             data_preprocessor=data_preprocessor)
         # BaseRecognizer does not forward init_cfg to BaseModule.
         self.init_cfg = copy.deepcopy(init_cfg)
-        self.frozen_graph = kernels.FrozenGraph(type(self).embed_clips) \
+        self.frozen_graph = FrozenGraph(type(self).embed_clips) \
             if (test_cfg or {}).get('compile') else None
 
     def extract_feat(self,
