@@ -183,6 +183,24 @@ def _results() -> dict:
         neck=dict(others_cpu_fraction=0.5))
 
 
+@pytest.mark.parametrize('amx', [True, False])
+def test_bf16_efficiency_targets_of_default_and_compiled(amx) -> None:
+    """Both bf16 fractions are targets where the CPU has AMX-BF16 only."""
+    results = dict(
+        machine=dict(amx_bf16=amx),
+        inference=dict(
+            achieved=dict(
+                model=dict(bf16=dict(fraction_of_peak=0.4)),
+                compiled=dict(bf16=dict(fraction_of_peak=0.5)))))
+    checked = report.check_targets(inference.targets(results))
+    if not amx:
+        assert checked == {}
+        return
+    assert not checked['bf16_inference_peak_fraction']['holds']
+    assert checked['bf16_compiled_inference_peak_fraction']['holds']
+    assert checked['bf16_compiled_inference_peak_fraction']['value'] == 0.5
+
+
 def test_targets_hold_at_their_threshold() -> None:
     """A target holds when the value reaches it."""
     checked = report.check_targets(

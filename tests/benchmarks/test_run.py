@@ -121,6 +121,11 @@ def test_quick_run_of_the_sections(tmp_path) -> None:
         inf['flops']['total']
     for p in ('fp32', 'bf16'):
         assert inf['achieved']['model'][p]['fraction_of_peak'] > 0
+        # The compiled twin ran (compiled in the warm-up) on the same work.
+        assert inf['achieved']['compiled'][p]['fraction_of_peak'] > 0
+        assert inf['compile_gain'][p] == pytest.approx(
+            inf['timings'][f'model/{p}']['median_s'] /
+            inf['timings'][f'compiled/{p}']['median_s'])
         for mode in ('forward', 'forward_backward'):
             entry = results['neck'][p][mode]
             assert entry['speedup']['stt'] > 0
