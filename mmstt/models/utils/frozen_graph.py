@@ -59,13 +59,13 @@ class FrozenGraph:
         records, or after a failed compilation)."""
         if self.failed or torch.is_grad_enabled():
             return self.fn(module, *args)
-        from torch._inductor import config as inductor_config
         key = self.weights_key(module)
-        if key != self._weights:
-            if self._weights is not None:
-                torch.compiler.reset()
-            self._compiled, self._weights = torch.compile(self.fn), key
         try:
+            from torch._inductor import config as inductor_config
+            if key != self._weights:
+                if self._weights is not None:
+                    torch.compiler.reset()
+                self._compiled, self._weights = torch.compile(self.fn), key
             # Inductor reads `freezing` from its config when it compiles,
             # inside the call (torch.compile's `options` does not reach it).
             with inductor_config.patch(freezing=True):

@@ -28,10 +28,14 @@ def test_frozen_graph_runs_eagerly_under_autograd(monkeypatch):
     assert module.weight.grad == 3 and graph._compiled is None
 
 
-def test_frozen_graph_falls_back_with_a_warning(monkeypatch):
-    """A failing compilation warns with its error once, then runs eager."""
+@pytest.mark.parametrize('when', ['call', 'wrap'])
+def test_frozen_graph_falls_back_with_a_warning(monkeypatch, when):
+    """A failing compilation (at the first call, or torch.compile itself
+    refusing) warns with its error once, then runs eager."""
 
     def broken(fn):
+        if when == 'wrap':
+            raise RuntimeError('no C++ compiler')
 
         def call(*args):
             raise RuntimeError('no C++ compiler')
