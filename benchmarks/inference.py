@@ -24,6 +24,10 @@ __all__ = [
     'inference_step', 'backbone_step', 'run', 'finish', 'rows', 'targets'
 ]
 
+#: The timed parts with a rate row, and the FLOP count of each one's work.
+RATE_WORK = dict(
+    model='total', compiled='total', backbone='backbone', neck='neck')
+
 
 def inference_step(model: nn.Module, data: dict,
                    precision: str) -> Callable[[], list]:
@@ -109,9 +113,7 @@ def finish(results: dict) -> None:
     """
     inf, peak = results['inference'], results.get('peak')
     rates: Dict[str, Dict[str, float]] = {}
-    parts = (('model', 'total'), ('compiled', 'total'),
-             ('backbone', 'backbone'), ('neck', 'neck'))
-    for part, work in parts:
+    for part, work in RATE_WORK.items():
         for p in PRECISIONS:
             gflops = inf['flops'][work] / inf['timings'][f'{part}/{p}'][
                 'median_s'] / 1e9
@@ -134,7 +136,6 @@ def rows(results: dict) -> List[List[str]]:
         f"over the default {gain['fp32']:.2f}x / {gain['bf16']:.2f}x; "
         'compiled in the warm-up'
     ])
-    work = dict(model='total', compiled='total')
     for part, rate in inf.get('achieved', {}).items():
         cells = []
         for p in PRECISIONS:
@@ -144,7 +145,7 @@ def rows(results: dict) -> List[List[str]]:
             cells.append(cell)
         out.append([
             f'{part} inference rate', *cells, 'of the torch.mm peak; '
-            f"{inf['flops'][work.get(part, part)] / 1e9:.1f}"
+            f"{inf['flops'][RATE_WORK[part]] / 1e9:.1f}"
             ' GFLOP per batch'
         ])
     return out

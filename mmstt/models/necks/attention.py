@@ -71,8 +71,8 @@ class Attention(nn.Module):
             # 2-D inputs, one GEMM each: with a weight slice that needs no
             # gradient, F.linear on 3-D inputs (a strided slice in eager,
             # any in a frozen compiled graph) broadcasts the weight into a
-            # batched matmul. (N, n_q, C) -> (N*n_q, C), (N, L, C) -> (N*L,
-            # C)
+            # batched matmul. Queries (N, n_q, C) -> (N*n_q, C), keys and
+            # values (N, L, C) -> (N*L, C).
             q = kernels.linear(x[:, :length].reshape(n * length, c),
                                weight[:c], b_q)
             # (N, n_q, C) -> (N, H, n_q, d)

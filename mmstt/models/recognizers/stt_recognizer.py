@@ -105,7 +105,7 @@ class STTRecognizer(BaseRecognizer):
             if self.frozen_graph is not None:
                 embed = functools.partial(self.frozen_graph, self)
         if stage == 'backbone':
-            with kernels.use(getattr(self.neck, 'kernel', 'reference')):
+            with kernels.use(self.kernel):
                 return self.backbone(inputs), dict()
         if views and inputs.shape[0] > views:
             feats = torch.cat([embed(chunk) for chunk in inputs.split(views)])
@@ -117,9 +117,15 @@ class STTRecognizer(BaseRecognizer):
 
     def embed_clips(self, inputs: torch.Tensor) -> torch.Tensor:
         """Backbone and neck: clips ``(M, 3, T, H, W)`` -> ``(M, D)``, under
-        the neck's kernel switch (it holds for the whole model)."""
-        with kernels.use(getattr(self.neck, 'kernel', 'reference')):
+        :attr:`kernel`."""
+        with kernels.use(self.kernel):
             return self.neck(self.backbone(inputs))
+
+    @property
+    def kernel(self) -> str:
+        """str: The neck's kernel switch, which holds for the whole model
+        (``'reference'`` for a neck without one)."""
+        return getattr(self.neck, 'kernel', 'reference')
 
     def _forward(self,
                  inputs: torch.Tensor,
