@@ -55,8 +55,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--compile',
         action='store_true',
         help='predict with one torch.compile graph of frozen weights '
-        '(model.test_cfg.compile=True): the first batch of each shape '
-        'compiles first, so it pays only for long runs, and mostly in bf16 '
+        '(model.test_cfg.compile=True): the first batch compiles first '
+        '(the smaller last batch is padded into its graph), so it pays only '
+        'for long runs, and mostly in bf16 '
         '(--cfg-options test_cfg.fp16=True: bf16 autocast on the CPU); see '
         'docs/model_zoo.md')
     add_common_arguments(parser, 'test')

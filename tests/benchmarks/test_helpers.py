@@ -47,6 +47,28 @@ def test_throughput_figures_and_row() -> None:
     ]
 
 
+def test_compiled_row_gives_the_compile_cost_and_break_even() -> None:
+    """Compiling pays after first call / time saved per batch; never where
+    the compiled model is slower."""
+    timings = {
+        k: dict(median_s=v)
+        for k, v in (('model/fp32', 2.0), ('compiled/fp32', 2.5),
+                     ('model/bf16', 1.0), ('compiled/bf16', 0.75),
+                     ('reference/fp32', 3.0), ('reference/bf16', 1.0))
+    }
+    inf = dict(
+        common.throughput(timings, 4),
+        timings=timings,
+        compile_gain=dict(fp32=0.8, bf16=4 / 3),
+        compile_s=dict(fp32=12.0, bf16=10.0))
+    row = inference.rows(dict(inference=inf))[1]
+    assert row[:3] == [
+        'compiled inference (clips/s, test_cfg.compile=True)', '1.60', '5.33'
+    ]
+    assert row[3].endswith('first call (compiles) 12.0 s / 10.0 s, pays '
+                           'after never / 40 batches')
+
+
 def test_overrides_merge_and_cpu_record() -> None:
     """Nested overrides merge; the CPU record names model and flags."""
     default = common.load_model_cfg()

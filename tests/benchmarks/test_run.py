@@ -123,6 +123,9 @@ def test_quick_run_of_the_sections(tmp_path) -> None:
         assert inf['achieved']['model'][p]['fraction_of_peak'] > 0
         # The compiled twin ran (compiled in the warm-up) on the same work.
         assert inf['achieved']['compiled'][p]['fraction_of_peak'] > 0
+        # Its first call, timed alone, compiled.
+        assert inf['compile_s'][p] > \
+            inf['timings'][f'compiled/{p}']['median_s']
         assert inf['compile_gain'][p] == pytest.approx(
             inf['timings'][f'model/{p}']['median_s'] /
             inf['timings'][f'compiled/{p}']['median_s'])

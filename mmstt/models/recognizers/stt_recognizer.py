@@ -33,7 +33,8 @@ class STTRecognizer(BaseRecognizer):
     compile=True)`` runs the backbone and neck of a prediction (autograd
     off) as one compiled graph with frozen weights
     (:class:`~mmstt.models.utils.frozen_graph.FrozenGraph`): the first
-    batch of each shape compiles, so it pays only for long runs.
+    batch compiles (smaller batches are padded into its graph), so it pays
+    only for long runs.
 
     Args:
         backbone (dict): Backbone config.

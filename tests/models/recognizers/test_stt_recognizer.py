@@ -148,21 +148,28 @@ def test_backbone_and_neck_trace_as_one_graph():
 
 @pytest.mark.slow
 def test_compiled_prediction_matches_eager_and_follows_the_weights():
-    """test_cfg.compile=True predicts as the eager model does, also after
-    the weights are written through .data (the frozen graph is rebuilt)."""
+    """test_cfg.compile=True predicts as the eager model does, also for a
+    smaller batch (padded into the same graph) and after the weights are
+    written through .data (the frozen graph is rebuilt)."""
+    from torch._dynamo.utils import counters
     cfg = copy.deepcopy(TINY)
     cfg['test_cfg'] = dict(compile=True)
     compiled, eager = _build(cfg).eval(), _build().eval()
     eager.load_state_dict(compiled.state_dict())
     batch = _batch(n=3)
 
-    def scores(model):
+    def scores(model, batch=batch):
         with torch.no_grad():
             samples = model.test_step(copy.deepcopy(batch))
         return torch.stack([s.pred_score for s in samples])
 
     before = scores(compiled)
     assert compiled.frozen_graph._compiled is not None
+    graphs = counters['stats']['unique_graphs']
+    last = _batch(n=2, seed=1)
+    assert torch.allclose(
+        scores(compiled, last), scores(eager, last), atol=1e-5)
+    assert counters['stats']['unique_graphs'] == graphs
     # Every linear layer is a GEMM of its frozen weight, none a batched
     # matmul of a weight broadcast over the batch (as bf16 showed).
     with torch.profiler.profile() as prof, torch.autocast('cpu'):

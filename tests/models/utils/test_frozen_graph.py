@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from mmstt.models.utils.frozen_graph import FrozenGraph
+from mmstt.models.utils.frozen_graph import FrozenGraph, pad_batch
 
 
 class _Scale(torch.nn.Module):
@@ -33,7 +33,7 @@ def test_frozen_graph_falls_back_with_a_warning(monkeypatch, when):
     """A failing compilation (at the first call, or torch.compile itself
     refusing) warns with its error once, then runs eager."""
 
-    def broken(fn):
+    def broken(fn, **kwargs):
         if when == 'wrap':
             raise RuntimeError('no C++ compiler')
 
@@ -59,7 +59,7 @@ def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
     the old graphs)."""
     compiled, resets = [], []
 
-    def fake_compile(fn):
+    def fake_compile(fn, **kwargs):
         compiled.append(fn)
         return fn
 
@@ -83,7 +83,8 @@ def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
 def test_frozen_graph_keeps_the_graph_of_nan_weights(monkeypatch):
     """NaN weights (NaN != NaN) must not compile again on every call."""
     compiled = []
-    monkeypatch.setattr(torch, 'compile', lambda fn: compiled.append(fn) or fn)
+    monkeypatch.setattr(torch, 'compile',
+                        lambda fn, **kw: compiled.append(fn) or fn)
     module, graph = _Scale(), FrozenGraph(_Scale.scaled)
     module.weight.data.fill_(float('nan'))
     with torch.no_grad():
@@ -92,9 +93,50 @@ def test_frozen_graph_keeps_the_graph_of_nan_weights(monkeypatch):
     assert len(compiled) == 1
 
 
+def test_frozen_graph_pads_smaller_batches_to_one_graph(monkeypatch):
+    """Static graphs: a batch larger than any so far compiles one; a
+    smaller batch runs in the smallest graph that holds it, padded with its
+    last sample, the padded rows dropped."""
+    seen, options = [], []
+
+    def fake_compile(fn, **kwargs):
+        options.append(kwargs)
+
+        def call(module, x):
+            seen.append(tuple(x.shape))
+            return fn(module, x)
+
+        return call
+
+    monkeypatch.setattr(torch, 'compile', fake_compile)
+    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    x = torch.arange(14.).view(7, 2)
+    with torch.no_grad():
+        assert torch.equal(graph(module, x[:4]), 2 * x[:4])
+        assert torch.equal(graph(module, x[4:]), 2 * x[4:])
+        assert torch.equal(graph(module, x[:1]), 2 * x[:1])
+        assert torch.equal(graph(module, x[1:]), 2 * x[1:])
+        assert torch.equal(graph(module, x[:5]), 2 * x[:5])
+        assert torch.equal(graph(module, x[:2]), 2 * x[:2])
+        assert graph(module, x[:0]).shape == (0, 2)
+    assert seen == [(4, 2)] * 3 + [(6, 2)] * 2 + [(4, 2)]
+    assert graph._batches == [4, 6]
+    assert options == [dict(dynamic=False)]
+
+
+def test_pad_batch_repeats_the_last_sample():
+    x = torch.arange(6.).view(3, 2)
+    padded = pad_batch(x, 5)
+    assert torch.equal(padded[:3], x)
+    assert torch.equal(padded[3:], x[2:].expand(2, 2))
+    assert pad_batch(x, 3) is x and pad_batch(x, 2) is x
+
+
 def test_frozen_graph_copies_drop_the_graph():
     graph = FrozenGraph(_Scale.scaled)
     graph._compiled, graph._weights = (lambda *a: None), (1, )
+    graph._batches = [8]
     for clone in (copy.deepcopy(graph), pickle.loads(pickle.dumps(graph))):
         assert clone._compiled is None and clone._weights is None
+        assert clone._batches == []
         assert clone.fn is _Scale.scaled
