@@ -30,8 +30,8 @@ class STTRecognizer(BaseRecognizer):
     ``stage`` (``'backbone'``, ``'neck'`` or ``'head'``: logits
     ``(N*V, num_classes)``). ``test_cfg=dict(max_testing_views=k)`` runs
     the views of a test batch ``k`` at a time; ``test_cfg=dict(
-    compile=True)`` runs the backbone and neck of a prediction (autograd
-    off) as one compiled graph with frozen weights
+    compile=True)`` runs the backbone and neck of a prediction (eval mode,
+    autograd off) as one compiled graph with frozen weights
     (:class:`~mmstt.models.utils.frozen_graph.FrozenGraph`): the first
     batch compiles (smaller batches are padded into its graph), so it pays
     only for long runs.

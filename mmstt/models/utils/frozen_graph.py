@@ -11,7 +11,7 @@ __all__ = ['FrozenGraph']
 
 class FrozenGraph:
     """``fn(module, *args)`` as an inductor graph with the weights of
-    ``module`` frozen in, for inference (autograd off).
+    ``module`` frozen in, for inference (eval mode, autograd off).
 
     Freezing makes the weights constants of the graph, so that inductor
     folds BN into the convolutions and packs the GEMM weights once. A
@@ -65,9 +65,10 @@ class FrozenGraph:
 
     def __call__(self, module: nn.Module, *args) -> torch.Tensor:
         """Run ``fn(module, *args)`` compiled (eagerly where autograd
-        records, or after a failed compilation)."""
+        records, in training mode, or after a failed compilation)."""
         batch = args[0].shape[0]
-        if self.failed or torch.is_grad_enabled() or not batch:
+        if (self.failed or torch.is_grad_enabled() or module.training
+                or not batch):
             return self.fn(module, *args)
         key = self.weights_key(module)
         try:

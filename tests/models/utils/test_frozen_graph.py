@@ -22,10 +22,20 @@ def test_frozen_graph_runs_eagerly_under_autograd(monkeypatch):
     """Where autograd records, nothing is compiled (freezing would cut the
     weights out of the graph) and gradients reach the weights."""
     monkeypatch.setattr(torch, 'compile', pytest.fail)
-    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    module, graph = _Scale().eval(), FrozenGraph(_Scale.scaled)
     out = graph(module, torch.ones(3))
     out.sum().backward()
     assert module.weight.grad == 3 and graph._compiled is None
+
+
+def test_frozen_graph_runs_eagerly_in_training_mode(monkeypatch):
+    """In training mode (BN normalising by the batch, which padding would
+    change) nothing is compiled, also without autograd."""
+    monkeypatch.setattr(torch, 'compile', pytest.fail)
+    module, graph = _Scale().train(), FrozenGraph(_Scale.scaled)
+    with torch.no_grad():
+        assert torch.equal(graph(module, torch.ones(3)), torch.full((3, ), 2.))
+    assert graph._compiled is None
 
 
 @pytest.mark.parametrize('when', ['call', 'wrap'])
@@ -43,7 +53,7 @@ def test_frozen_graph_falls_back_with_a_warning(monkeypatch, when):
         return call
 
     monkeypatch.setattr(torch, 'compile', broken)
-    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    module, graph = _Scale().eval(), FrozenGraph(_Scale.scaled)
     with torch.no_grad():
         with pytest.warns(UserWarning, match='no C.. compiler'):
             first = graph(module, torch.ones(2))
@@ -65,7 +75,7 @@ def test_frozen_graph_compiles_again_when_weights_change(monkeypatch):
 
     monkeypatch.setattr(torch, 'compile', fake_compile)
     monkeypatch.setattr(torch.compiler, 'reset', lambda: resets.append(1))
-    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    module, graph = _Scale().eval(), FrozenGraph(_Scale.scaled)
     with torch.no_grad():
         graph(module, torch.ones(1))
         graph(module, torch.ones(1))
@@ -85,7 +95,7 @@ def test_frozen_graph_keeps_the_graph_of_nan_weights(monkeypatch):
     compiled = []
     monkeypatch.setattr(torch, 'compile',
                         lambda fn, **kw: compiled.append(fn) or fn)
-    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    module, graph = _Scale().eval(), FrozenGraph(_Scale.scaled)
     module.weight.data.fill_(float('nan'))
     with torch.no_grad():
         for _ in range(3):
@@ -109,7 +119,7 @@ def test_frozen_graph_pads_smaller_batches_to_one_graph(monkeypatch):
         return call
 
     monkeypatch.setattr(torch, 'compile', fake_compile)
-    module, graph = _Scale(), FrozenGraph(_Scale.scaled)
+    module, graph = _Scale().eval(), FrozenGraph(_Scale.scaled)
     x = torch.arange(14.).view(7, 2)
     with torch.no_grad():
         assert torch.equal(graph(module, x[:4]), 2 * x[:4])
