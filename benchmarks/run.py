@@ -115,7 +115,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The arguments.
@@ -262,7 +263,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark, write the JSON and print the table.
 
     Args:
-        argv (list[str], optional): Command-line arguments.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: 1 when a section failed, else 0.

@@ -399,7 +399,8 @@ def parse_args(argv: Optional[List[str]] = None,
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
         dataset (str, optional): Fixed data set (see :func:`build_parser`).
             Defaults to ``None``.
 
@@ -428,7 +429,8 @@ def main(argv: Optional[List[str]] = None,
     """Run the cross-validation and write the report.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
         dataset (str, optional): Fixed data set (see :func:`build_parser`).
             Defaults to ``None``.
 

@@ -57,7 +57,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -401,7 +402,8 @@ def main(argv: Optional[Sequence[str]] = None) -> np.ndarray:
     """Run the demo.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         np.ndarray: The class probabilities ``(num_classes,)``; with

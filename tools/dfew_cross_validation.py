@@ -35,7 +35,8 @@ def parse_args(argv: Optional[List[str]] = None):
     """Parse the command line of ``cross_validation.py dfew``.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -47,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     """Run ``cross_validation.py dfew``.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         dict: The summary written to JSON.

@@ -33,7 +33,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -100,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """Build a Runner from the config and test the checkpoint.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         dict: The test metrics (e.g. ``dfer/uar``, ``dfer/war``).

@@ -38,7 +38,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -140,7 +141,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Build a Runner from the config and train.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
     """
     args = parse_args(argv)
     cfg = merge_args(load_config(args, 'train'), args)

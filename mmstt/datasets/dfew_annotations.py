@@ -142,7 +142,7 @@ def parse_dfew_csv(path: str,
             may come in any order and extra columns are ignored).
         errors (list, optional): When given, problems are appended to it
             as messages and the bad rows skipped; otherwise the first
-            problem raises.
+            problem raises. Defaults to None.
 
     Returns:
         list[DFEWRow]: Rows with 0-based labels and normalised clip ids.

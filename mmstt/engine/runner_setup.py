@@ -183,7 +183,7 @@ def build_runner(cfg: Config, user_options: Optional[dict] = None) -> Runner:
     Args:
         cfg (Config): The merged config.
         user_options (dict, optional): The ``--cfg-options`` (a worker
-            count given there is kept).
+            count given there is kept). Defaults to None.
 
     Returns:
         Runner: The runner.
@@ -269,7 +269,7 @@ def fit_cpu_loaders(cfg: Config,
         cfg (Config): The config a Runner will be built from (changed in
             place).
         user_options (dict, optional): The ``--cfg-options`` of the
-            command line (dotted keys).
+            command line (dotted keys). Defaults to None.
 
     Returns:
         list[str]: One line per changed loader, also written to the log.

@@ -117,7 +117,8 @@ def draw_frontal_face(
         size (float): Head height in pixels.
         params (dict): Face parameters (see :data:`FRONTAL_NEUTRAL`).
         skin (tuple): BGR skin colour. Defaults to a light tone.
-        hair (tuple): BGR hair and eyebrow colour.
+        hair (tuple): BGR hair and eyebrow colour. Defaults to
+            ``(30, 35, 45)``.
     """
     cx, cy = center
     s = float(size)

@@ -239,8 +239,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` when
-            ``None``.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The options.
@@ -266,7 +266,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     """Compute and write the per-scene table.
 
     Args:
-        argv (Sequence[str], optional): Command line arguments.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         dict: The table written to JSON.

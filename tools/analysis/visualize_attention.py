@@ -46,7 +46,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -251,7 +252,8 @@ def main(argv: Optional[Sequence[str]] = None) -> AttentionMaps:
     """Run the tool.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         AttentionMaps: The maps of the clip.

@@ -39,7 +39,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -141,7 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Export and check.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: 0 on success, 1 when the check fails.

@@ -126,7 +126,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -145,7 +146,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Convert FILE to OUT and report what was dropped.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv (list[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
     """
     args = parse_args(argv)
     if not osp.isfile(args.file):

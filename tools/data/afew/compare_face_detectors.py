@@ -253,7 +253,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Print (and optionally save) the comparison.
 
     Args:
-        argv (Sequence[str], optional): Command line arguments.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: The exit status.

@@ -59,8 +59,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` when
-            ``None``.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The options.
@@ -386,7 +386,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the extraction.
 
     Args:
-        argv (Sequence[str], optional): Command line arguments.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: The exit status.

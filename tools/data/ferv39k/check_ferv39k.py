@@ -42,8 +42,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` when
-            ``None``.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The options.
@@ -135,7 +135,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Check a FERV39k copy.
 
     Args:
-        argv (Sequence[str], optional): Command line arguments.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: 0 if no problem was found, 1 otherwise, 2 on bad arguments.

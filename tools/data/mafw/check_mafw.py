@@ -40,8 +40,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
-        argv (Sequence[str], optional): Arguments; ``sys.argv[1:]`` when
-            ``None``.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         argparse.Namespace: The options.
@@ -134,7 +134,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Check a MAFW copy.
 
     Args:
-        argv (Sequence[str], optional): Command line arguments.
+        argv (Sequence[str], optional): Arguments. Defaults to
+            None (``sys.argv[1:]``).
 
     Returns:
         int: 0 if no problem was found, 1 otherwise, 2 on bad arguments.
