@@ -103,7 +103,7 @@ def test_frozen_graph_keeps_the_graph_of_nan_weights(monkeypatch):
     assert len(compiled) == 1
 
 
-def test_frozen_graph_pads_smaller_batches_to_one_graph(monkeypatch):
+def test_frozen_graph_pads_smaller_batches_into_a_compiled_size(monkeypatch):
     """Static graphs: a batch larger than any so far compiles one; a
     smaller batch runs in the smallest graph that holds it, padded with its
     last sample, the padded rows dropped."""
